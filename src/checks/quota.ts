@@ -1,0 +1,49 @@
+import type { CounterStore, LimitDecision } from '../limits/counter-store.ts';
+import type { Check, ConfigLocation, RequestContext, Verdict } from '../pipeline/types.ts';
+import { limitSubject, type LimitSubject } from './rate-limit.ts';
+
+export interface QuotaOptions {
+  readonly policy: string;
+  readonly limit: number;
+  readonly period: 'day' | 'month';
+  readonly by: LimitSubject;
+  readonly routeId: string;
+  readonly store: CounterStore;
+  readonly source: ConfigLocation;
+}
+
+/** Calendar periods in UTC: a day quota resets at 00:00Z, a month quota on the 1st. */
+export function periodBounds(period: 'day' | 'month', now: number): { id: string; end: number } {
+  const d = new Date(now);
+  if (period === 'day') {
+    const end = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
+    return { id: d.toISOString().slice(0, 10), end };
+  }
+  const end = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  return { id: d.toISOString().slice(0, 7), end };
+}
+
+export function createQuotaCheck(options: QuotaOptions): Check {
+  const { policy, limit, period, by, routeId, store } = options;
+  const conclude = (ctx: RequestContext, subject: { by: string; value: string }, end: number, d: LimitDecision): Verdict => {
+    const resetAt = new Date(end).toISOString();
+    const evidence = { policy, limit, period, by: subject.by, subject: subject.value, used: d.used, remaining: d.remaining, resets_at: resetAt };
+    if (d.allowed) return { kind: 'continue', evidence };
+    return {
+      kind: 'deny', code: 'quota_exhausted', evidence,
+      detail: `The ${period === 'day' ? 'daily' : 'monthly'} quota of ${limit} requests per ${subject.by} is used up; it resets at ${resetAt}.`,
+      headers: { 'retry-after': String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))) },
+    };
+  };
+  return {
+    id: `quota:${policy}`,
+    phase: 'limit',
+    source: options.source,
+    evaluate(ctx: RequestContext): Verdict | Promise<Verdict> {
+      const subject = limitSubject(by, ctx, routeId);
+      const { id, end } = periodBounds(period, ctx.now);
+      const d = store.quota(`q|${policy}|${id}|${subject.by}|${subject.value}`, limit, end, ctx.now, !ctx.dryRun);
+      return d instanceof Promise ? d.then((x) => conclude(ctx, subject, end, x)) : conclude(ctx, subject, end, d);
+    },
+  };
+}

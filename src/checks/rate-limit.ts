@@ -1,0 +1,53 @@
+import type { CounterStore, LimitDecision, RateRule } from '../limits/counter-store.ts';
+import type { Check, ConfigLocation, RateLimitReport, RequestContext, Verdict } from '../pipeline/types.ts';
+
+export type LimitSubject = 'key' | 'consumer' | 'tenant' | 'ip' | 'route';
+
+/** Who a counter belongs to. Without an identity, per-identity limits fall back to the client IP. */
+export function limitSubject(by: LimitSubject, ctx: RequestContext, routeId: string): { by: LimitSubject; value: string } {
+  const id = ctx.identity;
+  switch (by) {
+    case 'key': if (id) return { by, value: id.credentialId }; break;
+    case 'consumer': if (id) return { by, value: id.consumerId ?? id.credentialId }; break;
+    case 'tenant': if (id?.tenantId) return { by, value: id.tenantId }; if (id) return { by: 'consumer', value: id.consumerId ?? id.credentialId }; break;
+    case 'route': return { by, value: routeId };
+    case 'ip': break;
+  }
+  return { by: 'ip', value: ctx.clientIp };
+}
+
+export interface RateLimitOptions {
+  readonly policy: string;
+  readonly rule: RateRule;
+  readonly by: LimitSubject;
+  readonly routeId: string;
+  readonly store: CounterStore;
+  readonly source: ConfigLocation;
+}
+
+export function createRateLimitCheck(options: RateLimitOptions): Check {
+  const { policy, rule, by, routeId, store } = options;
+  const windowSeconds = Math.round(rule.windowMs / 1000);
+  const conclude = (ctx: RequestContext, subject: { by: string; value: string }, d: LimitDecision): Verdict => {
+    const report: RateLimitReport = { policy, limit: rule.limit, remaining: d.remaining, resetSeconds: Math.ceil(d.resetMs / 1000), windowSeconds };
+    ctx.rateLimits.push(report);
+    const evidence = { policy, algorithm: rule.algorithm, limit: rule.limit, window_seconds: windowSeconds, by: subject.by, subject: subject.value, used: d.used, remaining: d.remaining };
+    if (d.allowed) return { kind: 'continue', evidence };
+    const retryAfter = Math.max(1, Math.ceil(d.retryAfterMs / 1000));
+    return {
+      kind: 'deny', code: 'rate_limited', evidence: { ...evidence, retry_after_seconds: retryAfter },
+      detail: `Limit of ${rule.limit} requests per ${windowSeconds} s per ${subject.by} reached; retry in ${retryAfter} s.`,
+      headers: { 'retry-after': String(retryAfter) },
+    };
+  };
+  return {
+    id: `rate-limit:${policy}`,
+    phase: 'limit',
+    source: options.source,
+    evaluate(ctx: RequestContext): Verdict | Promise<Verdict> {
+      const subject = limitSubject(by, ctx, routeId);
+      const d = store.rate(`rl|${policy}|${subject.by}|${subject.value}`, rule, ctx.now, !ctx.dryRun);
+      return d instanceof Promise ? d.then((x) => conclude(ctx, subject, x)) : conclude(ctx, subject, d);
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { demoConfigYaml } from '../demo/demo-config.ts';
+import { startEchoServer } from '../demo/echo-upstream.ts';
+import { createLogger } from '../server/logger.ts';
+import { portOption, runUntilSignalled, startOrExplain } from './serve.ts';
+
+export const demoUsage = `pinpoint demo [--port N] [--data-dir DIR] [--reset]
+  The 403 playground: the gateway on PORT (8080), its echo upstream on PORT+2.`;
+
+export async function demoCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: {
+    port: { type: 'string' }, 'data-dir': { type: 'string' }, reset: { type: 'boolean', default: false }, 'echo-port': { type: 'string' },
+  } });
+  const port = portOption(values.port ?? process.env.PORT) ?? 8080;
+  const echoPort = portOption(values['echo-port']) ?? (port === 0 ? 0 : port + 2);
+  const dataDir = resolve(values['data-dir'] ?? './.pinpoint-demo');
+  const configFile = join(dataDir, 'pinpoint.yaml');
+  if (values.reset && existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });
+  if (!existsSync(configFile)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(configFile, demoConfigYaml(Date.now()));
+  }
+  const logger = createLogger();
+  const echo = await startEchoServer(echoPort);
+  process.env.PINPOINT_DEMO_ECHO_URL = echo.url;
+  const gateway = await startOrExplain(logger, { configFile, databaseFile: join(dataDir, 'pinpoint.db'), port });
+  if (!gateway) { echo.server.close(); return 1; }
+  const g = gateway.url;
+  process.stdout.write([
+    '',
+    `Pinpoint demo — the 403 playground`,
+    `  gateway        ${g}`,
+    `  echo upstream  ${echo.url}`,
+    `  config         ${configFile} (edit it: the gateway reloads it)`,
+    `  data           ${dataDir}`,
+    '',
+    'Try:',
+    `  curl -i -X POST ${g}/api/orders -H 'X-API-Key: pk_demo_writer' -H 'Content-Type: application/json' -d '{"item":"book"}'`,
+    `  curl -i -X POST ${g}/api/orders -H 'X-API-Key: pk_demo_reader' -H 'Content-Type: application/json' -d '{"item":"book"}'`,
+    `  npx pinpoint explain <X-Request-Id of the 403>${values['data-dir'] ? ` --data-dir ${dataDir}` : ''}`,
+    '',
+  ].join('\n') + '\n');
+  runUntilSignalled(gateway, logger, configFile, () => new Promise((r) => echo.server.close(() => r())));
+  return 0;
+}

@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { compareTraces, explainTrace } from '../explain/explain.ts';
+import { renderComparison, renderExplanation } from '../explain/render.ts';
+import { findTrace, readStats } from '../store/sqlite/call-log-store.ts';
+import { openDatabase } from '../store/sqlite/database.ts';
+import type { TraceRecord } from '../log/trace.ts';
+import type { DatabaseSync } from 'node:sqlite';
+
+export const explainUsage = `pinpoint explain REQUEST_ID [--compare OK_REQUEST_ID] [--data-dir DIR] [--json]
+  The decision trace of one request: every check, the one that refused and its rule, the cause and the fix.
+  --compare: what differs from a request that succeeded. --data-dir defaults to ./.pinpoint-demo.`;
+
+export function dataDirDatabase(dataDir: string | undefined): string {
+  return join(resolve(dataDir ?? './.pinpoint-demo'), 'pinpoint.db');
+}
+
+/** The writer batches every few ms: a request answered a moment ago may not be stored yet. */
+async function findWithPatience(db: DatabaseSync, id: string): Promise<TraceRecord | null> {
+  for (let i = 0; i < 20; i++) {
+    const t = findTrace(db, id);
+    if (t) return t;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return null;
+}
+
+export async function explainCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
+    compare: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean', default: false },
+  } });
+  const [id] = positionals;
+  if (!id) { process.stderr.write(`${explainUsage}\n`); return 2; }
+  const file = dataDirDatabase(values['data-dir']);
+  if (!existsSync(file)) { process.stderr.write(`pinpoint explain: no call log at ${file}; pass the server's --data-dir\n`); return 1; }
+  const db = openDatabase(file, { readOnly: true });
+  try {
+    const trace = await findWithPatience(db, id);
+    if (!trace) {
+      const dropped = readStats(db).dropped_records ?? 0;
+      process.stderr.write(`pinpoint explain: no trace for request ${id} in ${file}${dropped ? ` (the log writer has dropped ${dropped} records under load; it may be one of them)` : ''}\n`);
+      return 1;
+    }
+    if (values.compare) {
+      const ok = await findWithPatience(db, values.compare);
+      if (!ok) { process.stderr.write(`pinpoint explain: no trace for request ${values.compare}\n`); return 1; }
+      const diffs = compareTraces(trace, ok);
+      process.stdout.write(values.json ? JSON.stringify({ refused: id, succeeded: values.compare, differences: diffs }, null, 2) + '\n' : renderComparison(id, values.compare, diffs));
+      return 0;
+    }
+    const x = explainTrace(db, trace);
+    process.stdout.write(values.json ? JSON.stringify(x, null, 2) + '\n' : renderExplanation(x));
+    return 0;
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,145 @@
+import type { PinpointConfig } from '../config/schema.ts';
+import type { TraceRecord } from '../log/trace.ts';
+import type { CheckRecord, Evidence } from '../pipeline/types.ts';
+
+const str = (e: Evidence | undefined, k: string): string | null => {
+  const v = e?.[k];
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null;
+};
+const list = (e: Evidence | undefined, k: string): readonly string[] => {
+  const v = e?.[k];
+  return Array.isArray(v) ? (v as readonly string[]) : [];
+};
+
+/** The troubleshooting guide, automated: from the evidence to what to change. */
+export function diagnose(t: TraceRecord, refusing: CheckRecord | null, config: PinpointConfig | null): string[] {
+  const out: string[] = [];
+  const e = refusing?.evidence;
+  if (t.answeredBy === 'upstream') {
+    if (t.status >= 400) {
+      out.push(`Every gateway check passed (${t.checks.map((c) => `${c.id}: ${c.outcome}`).join(', ') || 'none configured'}); the status ${t.status} was produced by the upstream "${t.upstream?.name}" at ${t.upstream?.attempts.at(-1)?.target ?? '?'}.`);
+      if (t.upstream?.errorSample) out.push(`The upstream said: ${t.upstream.errorSample.slice(0, 500)}`);
+      out.push('Look in the backend\'s own logs and authorization rules for this request id (sent to it as X-Request-Id); the gateway did not refuse it.');
+    }
+    if (t.upstream && t.upstream.attempts.length > 1) out.push(`Attempts: ${t.upstream.attempts.map((a) => `${a.target} -> ${a.error ?? a.status}`).join('; ')}.`);
+    return out;
+  }
+  switch (t.code) {
+    case 'route_not_found': {
+      out.push(str(e, 'why') ?? 'No route pattern matches the path.');
+      const nearest = str(e, 'nearest_route');
+      const r = nearest && config?.routes.find((x) => x.id === nearest);
+      if (r) out.push(`The nearest route is "${r.id}": ${r.methods.join(', ')} ${r.path}${r.headers ? ` with headers ${JSON.stringify(r.headers)}` : ''}.`);
+      else if (config) out.push(`Routes in this config: ${config.routes.map((x) => x.path).slice(0, 12).join(', ')}.`);
+      break;
+    }
+    case 'method_not_allowed':
+      out.push(`${t.method} is not declared on ${t.path}; the route serves ${list(e, 'allow').join(', ')}. This is a 405, never a 403: the caller is not forbidden, the verb is wrong.`);
+      break;
+    case 'request_malformed':
+      out.push(`The request was refused before routing: ${str(e, 'problem') ?? str(e, 'error') ?? 'malformed'}.`);
+      break;
+    case 'ip_not_allowed': {
+      out.push(`The client address was ${t.clientIp} (taken from the ${t.clientIpVia === 'peer' ? 'TCP peer' : 'X-Forwarded-For chain'}), ${str(e, 'list') === 'deny' ? `which matches the deny entry ${str(e, 'matched')}` : 'which is in none of the allow-list entries'}.`);
+      const path = refusing?.rule?.path;
+      const allowed = path && config ? lookup(config, path) : null;
+      if (Array.isArray(allowed)) out.push(`The list at ${path}: ${allowed.join(', ')}.`);
+      if (t.request.headers['x-forwarded-for'] && t.clientIpVia === 'peer') {
+        out.push(`X-Forwarded-For was sent (${t.request.headers['x-forwarded-for']}) but the peer ${t.peerIp} is not in gateway.trustedProxies, so it was ignored. If a proxy or load balancer sits in front of the gateway, add its address to gateway.trustedProxies.`);
+      }
+      out.push('Fix: call from an allowed network, or add the caller\'s CIDR to the list above if it should be allowed.');
+      break;
+    }
+    case 'credential_missing': {
+      const auth = t.request.headers.authorization;
+      if (auth) out.push(`An Authorization header was sent with scheme "${auth.split(' ')[0]}", which no authenticator on this route reads (it expects Bearer).`);
+      const keyLike = Object.keys(t.request.headers).filter((h) => /api[-_]?key|apikey|token/i.test(h) && h !== (config?.gateway.apiKeyHeader ?? 'x-api-key'));
+      if (keyLike.length) out.push(`Header(s) ${keyLike.join(', ')} look like a credential, but this gateway reads API keys from "${config?.gateway.apiKeyHeader ?? 'x-api-key'}".`);
+      if (/[?&](api[-_]?key|key|token|access_token)=/i.test(t.query)) out.push('A credential-looking query parameter was sent; credentials are read from headers only (query strings end up in logs).');
+      out.push(`The route accepts: ${list(e, 'looked_for').join(', ')}.`);
+      break;
+    }
+    case 'credential_unknown': {
+      const hint = str(e, 'key_hint') ?? '';
+      out.push(`The key presented (${hint}) matches no key in config v${t.configVersion}.`);
+      const start = hint.split('…')[0] ?? '';
+      if (config && start.length >= 3) {
+        const similar = config.consumers.flatMap((c) => c.keys.filter((k) => k.prefix?.startsWith(start)).map((k) => `${k.id} (consumer ${c.id})`));
+        if (similar.length) out.push(`Known keys beginning "${start}": ${similar.slice(0, 5).join(', ')}. A truncated or mistyped copy of one of them?`);
+      }
+      out.push('Fix: check that the client uses a key issued for this environment; issue a new one with `pinpoint key new` if needed.');
+      break;
+    }
+    case 'credential_expired':
+    case 'credential_revoked':
+    case 'credential_not_yet_valid': {
+      const keyId = str(e, 'key_id');
+      if (keyId) {
+        const when = str(e, 'expired_at') ?? str(e, 'revoked_at') ?? str(e, 'not_before');
+        out.push(`Key ${keyId} of consumer ${str(e, 'consumer')} ${t.code === 'credential_expired' ? 'expired' : t.code === 'credential_revoked' ? 'was revoked' : 'is valid only from'} ${when}${str(e, 'revoked_reason') ? ` (reason: ${str(e, 'revoked_reason')})` : ''}.`);
+        const replaced = str(e, 'replaced_by');
+        if (replaced) out.push(`It was replaced by key ${replaced}: deploy that key to the client.`);
+        else if (config) {
+          const consumer = config.consumers.find((c) => c.id === str(e, 'consumer'));
+          const live = consumer?.keys.filter((k) => k.id !== keyId && !k.revokedAt && (!k.expiresAt || Date.parse(k.expiresAt) > t.ts));
+          out.push(live?.length ? `The consumer has other valid keys: ${live.map((k) => k.id).join(', ')}.` : 'The consumer has no other valid key: issue one (`pinpoint key new`).');
+        }
+      } else {
+        out.push(`The token failed the ${str(e, 'claim') ?? 'time'} check (issuer ${str(e, 'issuer') ?? '?'}). Get a fresh token; if this happens right after issuing, compare the issuer's and the gateway's clocks.`);
+      }
+      break;
+    }
+    case 'insufficient_scope': {
+      const missing = list(e, 'missing');
+      out.push(`The credential ${str(e, 'credential') ?? ''} has [${list(e, 'has').join(' ')}]; ${t.method} on this route needs [${list(e, 'required').join(' ')}], so it lacks [${missing.join(' ')}].`);
+      if (config && t.identity?.consumerId) {
+        const consumer = config.consumers.find((c) => c.id === t.identity!.consumerId);
+        const better = consumer?.keys.filter((k) => missing.every((m) => k.scopes.includes(m)) && !k.revokedAt && (!k.expiresAt || Date.parse(k.expiresAt) > t.ts));
+        if (better?.length) out.push(`The same consumer has key(s) with those scopes: ${better.map((k) => k.id).join(', ')}. Is the client using the right key?`);
+        const usable = (k: PinpointConfig['consumers'][number]['keys'][number]) => !k.revokedAt && (!k.expiresAt || Date.parse(k.expiresAt) > t.ts) && missing.every((m) => k.scopes.includes(m));
+        const others = config.consumers.filter((c) => c.tenant === consumer?.tenant && c.id !== consumer?.id && c.status === 'active' && c.keys.some(usable));
+        if (others.length) out.push(`In the same tenant, consumer(s) ${others.map((c) => c.id).join(', ')} hold [${missing.join(' ')}].`);
+      }
+      if (t.identity?.kind === 'jwt') out.push(`For a token: request it with scope "${missing.join(' ')}" from the issuer.`);
+      out.push(`Fix: grant [${missing.join(' ')}] to the credential, use a credential that has it, or change the requirement at the rule shown above if it is wrong.`);
+      break;
+    }
+    case 'permission_denied':
+      out.push(`The identity has roles [${list(e, 'has').join(' ')}]; this operation needs one of [${list(e, 'required_any').join(' ')}].`);
+      break;
+    case 'account_suspended':
+      out.push(`The ${str(e, 'suspended')} ${str(e, 'suspended') === 'tenant' ? str(e, 'tenant') : str(e, 'consumer')} is suspended${str(e, 'reason') ? ` (reason: ${str(e, 'reason')})` : ''}. The key itself is valid; reactivate the account (status: active) when the suspension is over.`);
+      break;
+    case 'rate_limited':
+    case 'quota_exhausted':
+      out.push(`Policy "${str(e, 'policy')}" allows ${str(e, 'limit')} ${t.code === 'rate_limited' ? `per ${str(e, 'window_seconds')} s (${str(e, 'algorithm')})` : `per ${str(e, 'period')}`} per ${str(e, 'by')}; ${str(e, 'by')} "${str(e, 'subject')}" had used ${str(e, 'used')}.`);
+      out.push(t.code === 'rate_limited' ? `The client may retry after ${str(e, 'retry_after_seconds')} s (Retry-After). If several clients share this key, give each its own; add backoff to retry loops.` : `The quota resets at ${str(e, 'resets_at')}.`);
+      break;
+    case 'payload_too_large':
+      out.push(`The body was ${str(e, 'content_length') ?? 'larger than allowed'} bytes; the limit is ${str(e, 'max_body_bytes')}.`);
+      break;
+    case 'unsupported_media_type':
+      out.push(`Content-Type was ${str(e, 'content_type') ?? '(none)'}; the route accepts ${list(e, 'accepted').join(', ')}.`);
+      break;
+    case 'upstream_unavailable':
+    case 'upstream_timeout':
+    case 'no_healthy_upstream':
+      out.push(`Upstream "${str(e, 'upstream')}"${str(e, 'target') ? ` target ${str(e, 'target')}` : ''}: ${str(e, 'error') ?? t.code}${str(e, 'timeout_ms') ? ` after ${str(e, 'timeout_ms')} ms` : ''}.`);
+      if (t.upstream?.attempts.length) out.push(`Attempts: ${t.upstream.attempts.map((a) => `${a.target} -> ${a.error ?? a.status}`).join('; ')}.`);
+      out.push('This is not an authorization problem: the gateway allowed the request and the backend failed to answer.');
+      break;
+    default:
+      if (refusing?.detail) out.push(refusing.detail);
+  }
+  return out;
+}
+
+function lookup(config: PinpointConfig, path: string): unknown {
+  let cur: unknown = config;
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    const key = m[1] ?? Number(m[2]);
+    cur = cur && typeof cur === 'object' ? (cur as Record<string | number, unknown>)[key] : undefined;
+  }
+  return cur;
+}
+

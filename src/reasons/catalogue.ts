@@ -1,0 +1,196 @@
+// The one catalogue of reasons. A check names a code from here and never invents a
+// status or a message inline; `pinpoint reasons`, docs/reasons.md and every problem+json
+// body are generated from this object, so an unknown code does not compile.
+
+export type Layer = 'routing' | 'request' | 'network' | 'authn' | 'authz' | 'limit' | 'upstream' | 'gateway';
+
+export interface ReasonSpec {
+  readonly status: number;
+  readonly layer: Layer;
+  readonly title: string;
+  /** One sentence the caller may read: what to do next, without policy internals. */
+  readonly hint: string;
+  /** For the operator: what usually causes it, most likely first. */
+  readonly causes: readonly string[];
+  /** For the operator: how to fix each cause, in the same order where they pair up. */
+  readonly fixes: readonly string[];
+}
+
+export const reasons = {
+  route_not_found: {
+    status: 404, layer: 'routing', title: 'No route matches this path',
+    hint: 'Check the path (and host or API version header) against the API documentation.',
+    causes: ['typo or wrong base path in the client', 'the API version in the path or header is not published', 'the route was removed in a newer config version'],
+    fixes: ['compare the path with the routes in the config (`pinpoint explain` shows the nearest route)', 'publish the version or point the client at a published one', 'check which config version removed it'],
+  },
+  method_not_allowed: {
+    status: 405, layer: 'routing', title: 'The route exists but not for this method',
+    hint: 'Use one of the methods listed in the Allow header.',
+    causes: ['the client uses the wrong verb (e.g. PUT instead of POST)', 'the route does not declare this method'],
+    fixes: ['change the client to a method in Allow', 'add the method to the route if it should be served'],
+  },
+  request_malformed: {
+    status: 400, layer: 'request', title: 'The request could not be parsed safely',
+    hint: 'Fix the request line, path encoding or headers; the detail says which part is malformed.',
+    causes: ['invalid percent-encoding or an encoded slash in the path', 'a path that climbs above the root with ..', 'malformed HTTP framing'],
+    fixes: ['encode the path correctly on the client', 'remove dot-segments from the path', 'check the client library or any proxy in between'],
+  },
+  request_header_too_large: {
+    status: 431, layer: 'request', title: 'Request headers are too large',
+    hint: 'Send fewer or smaller headers (cookies and tokens are the usual culprits).',
+    causes: ['an oversized cookie jar or token', 'a client that repeats a header'],
+    fixes: ['trim cookies or shorten the token', 'raise the header size limit only if the traffic is legitimate'],
+  },
+  request_timeout: {
+    status: 408, layer: 'request', title: 'The request was not received in time',
+    hint: 'Send the whole request promptly; slow uploads are cut off.',
+    causes: ['a slow or stalled client', 'a slowloris-style attack'],
+    fixes: ['check the client network', 'nothing, if it was an attack: the timeout did its job'],
+  },
+  payload_too_large: {
+    status: 413, layer: 'request', title: 'The request body exceeds the route limit',
+    hint: 'Send a smaller body or split the upload.',
+    causes: ['the body is larger than the route allows', 'a client that sends a file where a reference was expected'],
+    fixes: ['reduce the body size', 'raise maxBodyBytes on the route if the size is legitimate'],
+  },
+  unsupported_media_type: {
+    status: 415, layer: 'request', title: 'The body has a content type this route does not accept',
+    hint: 'Send the body with one of the accepted Content-Type values.',
+    causes: ['a missing or wrong Content-Type header', 'form data sent to a JSON-only route'],
+    fixes: ['set Content-Type on the client', 'add the type to the route\'s contentTypes if it should be accepted'],
+  },
+  ip_not_allowed: {
+    status: 403, layer: 'network', title: 'The client address is not allowed on this route',
+    hint: 'Call from an allowed network, or ask the API owner to allow your address.',
+    causes: ['the client is outside the route\'s allow-list', 'the address is on a deny-list', 'a proxy in front of the gateway is not trusted, so its address was used instead of the client\'s'],
+    fixes: ['call from an allowed network or add the CIDR to ipAllow', 'remove the address from ipDeny if it was listed by mistake', 'add the proxy to gateway.trustedProxies so X-Forwarded-For is honoured'],
+  },
+  credential_missing: {
+    status: 401, layer: 'authn', title: 'No credential was sent',
+    hint: 'Send an API key or a bearer token as described in the WWW-Authenticate header.',
+    causes: ['the client did not attach the key or token', 'the key was sent in a header this route does not read', 'a proxy stripped the Authorization header'],
+    fixes: ['attach the credential', 'send the key in the configured header (see WWW-Authenticate)', 'configure the proxy to forward Authorization'],
+  },
+  credential_malformed: {
+    status: 401, layer: 'authn', title: 'The credential is not well formed',
+    hint: 'Send the credential exactly as issued, without quotes, spaces or truncation.',
+    causes: ['a truncated or quoted key/token', 'a token that is not a compact JWS', 'an oversized token'],
+    fixes: ['copy the credential again from its source', 'check how the client builds the Authorization header'],
+  },
+  credential_unknown: {
+    status: 401, layer: 'authn', title: 'The credential is not recognized',
+    hint: 'Check that you use a key issued for this environment.',
+    causes: ['a key from another environment or tenant', 'a key that was deleted', 'a mistyped key'],
+    fixes: ['use the key issued for this gateway', 'issue a new key', 'compare the key prefix with the consumer\'s keys'],
+  },
+  credential_expired: {
+    status: 401, layer: 'authn', title: 'The credential has expired',
+    hint: 'Get a new key or token; this one is past its expiry.',
+    causes: ['the key or token passed its expiry', 'a rotated key whose overlap window ended', 'clock skew between the issuer and the gateway'],
+    fixes: ['issue or fetch a new credential', 'switch the client to the replacement key', 'synchronize clocks (NTP) or raise the allowed skew'],
+  },
+  credential_not_yet_valid: {
+    status: 401, layer: 'authn', title: 'The credential is not valid yet',
+    hint: 'Wait until the credential\'s start time, or check your clock.',
+    causes: ['the key or token has a not-before in the future', 'the issuer\'s clock is ahead of the gateway\'s'],
+    fixes: ['wait, or issue the credential without a future not-before', 'synchronize clocks or raise the allowed skew'],
+  },
+  credential_revoked: {
+    status: 401, layer: 'authn', title: 'The credential was revoked',
+    hint: 'This credential was revoked; ask for a new one.',
+    causes: ['an operator revoked the key (e.g. after a leak)', 'the key was replaced and its old copy is still deployed'],
+    fixes: ['deploy the replacement key', 'issue a new key if the revocation was intended'],
+  },
+  token_signature_invalid: {
+    status: 401, layer: 'authn', title: 'The token signature does not verify',
+    hint: 'Get a fresh token from the expected issuer.',
+    causes: ['a tampered or hand-edited token', 'signed by a key the gateway does not know (unknown kid, rotated JWKS)', 'a token from another issuer environment'],
+    fixes: ['request a new token', 'check the issuer\'s JWKS and the gateway\'s jwks configuration', 'use the issuer configured for this gateway'],
+  },
+  token_algorithm_rejected: {
+    status: 401, layer: 'authn', title: 'The token uses an algorithm that is not allowed',
+    hint: 'Use a token signed with an allowed algorithm.',
+    causes: ['alg none or an HMAC token sent to an RSA issuer (key confusion attack)', 'the issuer moved to an algorithm not in the allow-list'],
+    fixes: ['nothing if it was an attack', 'add the algorithm to the issuer\'s algorithms list'],
+  },
+  token_audience_mismatch: {
+    status: 401, layer: 'authn', title: 'The token was issued for another audience',
+    hint: 'Request a token for this API\'s audience.',
+    causes: ['the client requested a token for another API (wrong scope/resource)', 'the audience configured on the gateway differs from the issuer\'s'],
+    fixes: ['request the token with the right audience/resource', 'align the issuer\'s audiences with the gateway config'],
+  },
+  token_issuer_untrusted: {
+    status: 401, layer: 'authn', title: 'The token comes from an issuer this route does not trust',
+    hint: 'Use a token from the issuer this API trusts.',
+    causes: ['a token from another tenant or identity provider', 'an issuer URL that differs by a trailing slash or scheme'],
+    fixes: ['get a token from the trusted issuer', 'add the issuer (exact string) to the route\'s trusted issuers'],
+  },
+  issuer_keys_unavailable: {
+    status: 503, layer: 'authn', title: 'The token issuer\'s signing keys could not be fetched',
+    hint: 'Token verification is temporarily unavailable; retry later.',
+    causes: ['the issuer\'s JWKS URL is down or slow', 'a wrong jwksUri in the config'],
+    fixes: ['check the identity provider', 'check the issuer\'s jwksUri in the config'],
+  },
+  account_suspended: {
+    status: 403, layer: 'authz', title: 'The account is suspended',
+    hint: 'Contact the API owner: the account behind this credential is suspended.',
+    causes: ['the consumer or its tenant was suspended (billing, abuse, offboarding)'],
+    fixes: ['reactivate the consumer or tenant if the suspension is over'],
+  },
+  insufficient_scope: {
+    status: 403, layer: 'authz', title: 'The credential lacks a required scope',
+    hint: 'Use a credential that has the scope named in the detail.',
+    causes: ['a read-only key used for a write', 'a token requested without the needed scope', 'the route requires a scope the consumer was never granted'],
+    fixes: ['use a key with the scope or grant the scope to the key', 'request the token with the scope', 'check the route\'s scope requirement'],
+  },
+  permission_denied: {
+    status: 403, layer: 'authz', title: 'The identity is not permitted to do this',
+    hint: 'Ask the API owner for the role this operation needs.',
+    causes: ['the identity lacks the role the route requires for this method'],
+    fixes: ['grant the role (in the token\'s roles claim or on the consumer)', 'check that the client uses the identity you expect'],
+  },
+  rate_limited: {
+    status: 429, layer: 'limit', title: 'Too many requests',
+    hint: 'Slow down and retry after the number of seconds in Retry-After.',
+    causes: ['the client exceeded the route\'s rate limit', 'several clients share one key', 'a retry loop without backoff'],
+    fixes: ['honour Retry-After and the RateLimit headers', 'give each client its own key', 'add exponential backoff with jitter'],
+  },
+  quota_exhausted: {
+    status: 429, layer: 'limit', title: 'The quota for this period is used up',
+    hint: 'The quota resets at the time given in the detail and Retry-After.',
+    causes: ['the consumer used its daily or monthly allowance'],
+    fixes: ['wait for the reset, or raise the quota for the consumer'],
+  },
+  no_healthy_upstream: {
+    status: 503, layer: 'upstream', title: 'No upstream target is available',
+    hint: 'The service behind the gateway is unavailable; retry later.',
+    causes: ['every target of the upstream failed its health checks', 'the upstream has no targets configured'],
+    fixes: ['check the upstream service and its health endpoint', 'add targets to the upstream'],
+  },
+  upstream_unavailable: {
+    status: 502, layer: 'upstream', title: 'The upstream could not be reached',
+    hint: 'The service behind the gateway did not answer; retry later.',
+    causes: ['the upstream refused or reset the connection', 'the upstream is down or restarting', 'a wrong upstream address in the config'],
+    fixes: ['check that the upstream is running and listening', 'check the target URL in the config', 'look at passive health ejections in the trace'],
+  },
+  upstream_timeout: {
+    status: 504, layer: 'upstream', title: 'The upstream did not answer in time',
+    hint: 'The service behind the gateway was too slow; retry later.',
+    causes: ['the upstream is overloaded or stuck', 'the route timeout is shorter than the operation needs'],
+    fixes: ['look at the upstream\'s latency', 'raise the route\'s timeouts if the operation is legitimately slow'],
+  },
+  internal_error: {
+    status: 500, layer: 'gateway', title: 'The gateway failed to handle the request',
+    hint: 'This is a gateway bug; report the request id.',
+    causes: ['a bug in the gateway'],
+    fixes: ['look up the request id in the gateway log and report it'],
+  },
+} as const satisfies Record<string, ReasonSpec>;
+
+export type ReasonCode = keyof typeof reasons;
+
+export const reasonCodes = Object.keys(reasons) as ReasonCode[];
+
+export function isReasonCode(value: string): value is ReasonCode {
+  return Object.hasOwn(reasons, value);
+}
