@@ -1,0 +1,12 @@
+import type { ProviderConfig } from '../ai-schema.ts';
+import { failure } from '../provider-errors.ts';
+import type { ProviderAdapter } from '../provider.ts';
+
+export function createGeminiAdapter(config: ProviderConfig): ProviderAdapter {
+  void config;
+  return {
+    type: 'gemini',
+    chat: async () => failure('provider_unavailable', null, 'not implemented yet', null),
+    embed: async () => failure('provider_unavailable', null, 'not implemented yet', null),
+  };
+}
