@@ -112,6 +112,7 @@ export function compileAi(ai: AiConfig, routes: readonly { id: string; upstream:
   const models = new Map<string, CompiledModel>();
   for (const [name, m] of Object.entries(ai.models)) {
     const provider = providers.get(m.provider) ?? fail(['ai', 'models', name, 'provider'], `provider "${m.provider}" is not declared under ai.providers (declared: ${[...providers.keys()].join(', ') || 'none'})`);
+    if (m.kind === 'embeddings' && provider.config.type === 'anthropic') fail(['ai', 'models', name, 'kind'], 'Anthropic offers no embeddings API');
     const price = ai.prices[name];
     models.set(name, {
       name, provider, providerModel: m.model ?? name, fallbacks: m.fallbacks, maxOutputTokens: m.maxOutputTokens, kind: m.kind,

@@ -36,8 +36,15 @@ export async function serveEmbeddings(route: AiRoute, x: AiExchange, req: Embedd
   });
   sendJson(x.res, 200, {
     object: 'list', model: served.name,
-    data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
+    data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: req.raw.encoding_format === 'base64' ? float32Base64(v) : v })),
     usage: { prompt_tokens: usage.prompt_tokens, total_tokens: usage.prompt_tokens },
   }, [...x.responseHeaders, ['x-pinpoint-model', served.name], ['x-pinpoint-provider', served.provider.name]]);
   return { status: 200, code: null, answeredBy: 'upstream', record: a.record, upstream: upstreamOf(r, 200, null, null), extra: { ...extra, prompt_tokens: usage.prompt_tokens, cost_usd: nano / 1e9 } };
+}
+
+/** OpenAI's base64 encoding: the vector as little-endian float32s (what the official SDKs ask for by default). */
+function float32Base64(v: readonly number[]): string {
+  const buf = Buffer.alloc(v.length * 4);
+  v.forEach((x, i) => buf.writeFloatLE(x, i * 4));
+  return buf.toString('base64');
 }

@@ -40,7 +40,7 @@ const chatSchema = z.looseObject({
 const embeddingsSchema = z.looseObject({
   model: z.string().min(1),
   input: z.union([z.string(), z.array(z.string()).min(1).max(2048)]),
-  encoding_format: z.literal('float').optional(),
+  encoding_format: z.enum(['float', 'base64']).optional(),
 });
 
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };

@@ -52,7 +52,8 @@ export function createOpenAiAdapter(type: 'openai' | 'azure-openai' | 'openai-co
       return { kind: 'stream', chunks: chunks() };
     },
     async embed(call: ProviderCall<EmbeddingsRequest>): Promise<EmbeddingsOutcome> {
-      const body: JsonObject = { ...call.request.raw, model: call.model };
+      // Vectors are read and accounted here, so they are asked for as floats and re-encoded for the client.
+      const body: JsonObject = { ...call.request.raw, model: call.model, encoding_format: 'float' };
       const res = await postJson(ep.url('embeddings', call.model), ep.auth(call.apiKey), body, call.signal, config.timeoutMs, call.apiKey);
       if (res.kind === 'failure') return res;
       const j = await res.body.json().catch(() => null) as { data?: { embedding: number[]; index: number }[]; usage?: { prompt_tokens: number; total_tokens: number } } | null;
