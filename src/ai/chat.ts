@@ -79,7 +79,8 @@ export async function serveChat(route: AiRoute, x: AiExchange, req: ChatRequest,
     x.res.off('close', onClose);
     runtime.ledger.settle(a.reservation, 0, 0);
     const problem = providerProblem(outcome, served);
-    const rec: CheckRecord = { id: 'ai-provider', phase: 'limit', outcome: 'deny', code: outcome.code, evidence: problem.evidence, detail: problem.detail, source: served.source, micros: 0 };
+    const evidence: Evidence = { ...problem.evidence, ...(a.skipped.length ? { fallbacks_not_allowed: a.skipped } : {}), ...(r.attempts.length > 1 ? { tried: r.attempts.map((t) => t.target) } : {}) };
+    const rec: CheckRecord = { id: 'ai-provider', phase: 'limit', outcome: 'deny', code: outcome.code, evidence, detail: problem.detail, source: served.source, micros: 0 };
     return refusal(x, problem, rec, extraBase, upstreamOf(r, outcome.status, headersMs, null));
   }
   const headers: (readonly [string, string])[] = [...x.responseHeaders, ['x-pinpoint-model', served.name], ['x-pinpoint-provider', served.provider.name]];

@@ -11,6 +11,8 @@ export interface ScriptedTurn {
   readonly toolCalls?: readonly { id: string; name: string; args: Record<string, unknown> }[];
   readonly stop?: 'stop' | 'length' | 'tool';
   readonly usage: { input: number; output: number };
+  /** Milliseconds between streamed pieces (to hold streams open concurrently). */
+  readonly delayMs?: number;
   /** Break the stream with the provider's error event after the text. */
   readonly streamError?: { type: string; message: string };
 }
@@ -52,7 +54,7 @@ async function startFake(render: Render, renderError: RenderError, validate: Val
 
 const sse = (res: ServerResponse) => res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
 const words = (t: string) => t.match(/\s*\S+/g) ?? [];
-const pause = () => new Promise((r) => setImmediate(r));
+const pause = (ms = 0) => new Promise((r) => (ms > 0 ? setTimeout(r, ms) : setImmediate(r)));
 
 // ---------------------------------------------------------------- OpenAI / Azure / compatible
 
@@ -79,7 +81,7 @@ export function startFakeOpenAi(options: { key: string | null; header?: 'authori
     const chunk = (delta: object, finish_reason: string | null) => `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason }], ...(includeUsage ? { usage: null } : {}) })}\n\n`;
     sse(res);
     res.write(chunk({ role: 'assistant', content: '', refusal: null }, null));
-    for (const w of words(t.text ?? '')) { res.write(chunk({ content: w }, null)); await pause(); }
+    for (const w of words(t.text ?? '')) { res.write(chunk({ content: w }, null)); await pause(t.delayMs); }
     calls.forEach((c, index) => {
       const args = c.function.arguments;
       const half = Math.floor(args.length / 2);
