@@ -5,6 +5,7 @@ import { reasonsCommand, reasonsUsage } from './reasons.ts';
 import { serveCommand, serveUsage, UsageError } from './serve.ts';
 import { simulateCommand, simulateUsage } from './simulate.ts';
 import { tokenCommand, tokenUsage } from './token.ts';
+import { usageCommand, usageUsage } from './usage.ts';
 
 const verbs: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
   serve: { run: serveCommand, usage: serveUsage },
@@ -14,6 +15,7 @@ const verbs: Record<string, { run: (argv: string[]) => Promise<number>; usage: s
   simulate: { run: simulateCommand, usage: simulateUsage },
   token: { run: tokenCommand, usage: tokenUsage },
   key: { run: keyCommand, usage: keyUsage },
+  usage: { run: usageCommand, usage: usageUsage },
 };
 
 function usage(): string {
