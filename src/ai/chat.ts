@@ -78,6 +78,9 @@ export async function serveChat(route: AiRoute, x: AiExchange, req: ChatRequest,
   if (outcome.kind === 'failure') {
     x.res.off('close', onClose);
     runtime.ledger.settle(a.reservation, 0, 0);
+    if (controller.signal.aborted) {
+      return { status: 499, code: null, answeredBy: 'none', record: a.record, upstream: upstreamOf(r, null, headersMs, 'client closed the connection'), extra: extraBase };
+    }
     const problem = providerProblem(outcome, served);
     const evidence: Evidence = { ...problem.evidence, ...(a.skipped.length ? { fallbacks_not_allowed: a.skipped } : {}), ...(r.attempts.length > 1 ? { tried: r.attempts.map((t) => t.target) } : {}) };
     const rec: CheckRecord = { id: 'ai-provider', phase: 'limit', outcome: 'deny', code: outcome.code, evidence, detail: problem.detail, source: served.source, micros: 0 };
