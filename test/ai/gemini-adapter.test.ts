@@ -90,6 +90,15 @@ test('a streamed function call arrives whole as one tool call delta', async () =
   assert.equal(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0]!.finish_reason, 'tool_calls');
 });
 
+test('response_format json_schema becomes responseMimeType and responseJsonSchema', async () => {
+  fake.script({ text: '{"n": 1}', usage: { input: 1, output: 1 } });
+  const schema = { type: 'object', properties: { n: { type: 'number' } } };
+  await openaiClient(t).chat.completions.create({ model: 'flash', messages: [{ role: 'user', content: 'n?' }], response_format: { type: 'json_schema', json_schema: { name: 'n', schema } } });
+  const gen = fake.received.at(-1)!.body.generationConfig as Record<string, unknown>;
+  assert.equal(gen.responseMimeType, 'application/json');
+  assert.deepEqual(gen.responseJsonSchema, schema);
+});
+
 test('Gemini RESOURCE_EXHAUSTED is provider_rate_limited, and its 400 "API key not valid" is provider_auth_failed', async () => {
   fake.script({ error: { status: 429, type: 'RESOURCE_EXHAUSTED', message: 'Resource has been exhausted (e.g. check quota).' } });
   await assert.rejects(openaiClient(t).chat.completions.create({ model: 'flash', messages: [{ role: 'user', content: 'hi' }] }), (err: unknown) => {

@@ -59,6 +59,9 @@ export function toGeminiRequest(req: ChatRequest, maxTokens: number): JsonObject
   if (req.temperature !== null) gen.temperature = req.temperature;
   if (req.topP !== null) gen.topP = req.topP;
   if (req.stop.length) gen.stopSequences = [...req.stop];
+  const format = req.raw.response_format as { type?: string; json_schema?: { schema?: JsonObject } } | undefined;
+  if (format?.type === 'json_object' || format?.type === 'json_schema') gen.responseMimeType = 'application/json';
+  if (format?.type === 'json_schema' && format.json_schema?.schema) gen.responseJsonSchema = format.json_schema.schema;
   body.generationConfig = gen;
   return body;
 }
