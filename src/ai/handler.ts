@@ -58,10 +58,10 @@ export async function serveAi(route: AiRoute, x: AiExchange): Promise<AiOutcome>
     return refusal(x, p, requestRecord(p, route));
   }
   if (endpoint === 'models' || endpoint === 'model') return serveModels(route, x, modelId ?? null);
-  const body = await readBody(x.req, route.ai.maxBodyBytes);
+  const body = await readBody(x.req, route.maxBodyBytes);
   if (!body.ok) {
     if (body.why === 'gone') return { status: 499, code: null, answeredBy: 'none', record: { id: 'ai-request', phase: 'pre-auth', outcome: 'continue', micros: 0 }, upstream: null, extra: { aborted: 'client closed the connection while sending the body' } };
-    const p: AiProblem = { code: 'payload_too_large', detail: `The body exceeds the ${route.ai.maxBodyBytes} bytes the AI endpoints accept.`, evidence: { limit: route.ai.maxBodyBytes }, headers: { connection: 'close' } };
+    const p: AiProblem = { code: 'payload_too_large', detail: `The body exceeds the ${route.maxBodyBytes} bytes this route accepts.`, evidence: { limit: route.maxBodyBytes }, headers: { connection: 'close' } };
     return refusal(x, p, requestRecord(p, route));
   }
   const json = parseJsonBody(body.text);

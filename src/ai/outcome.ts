@@ -13,6 +13,8 @@ export interface AiRoute {
   readonly runtime: AiRuntime | null;
   readonly prompt: CompiledPrompt | null;
   readonly source: ConfigLocation;
+  /** The smaller of the route's body limit and ai.maxBodyBytes: chunked bodies are counted as read. */
+  readonly maxBodyBytes: number;
 }
 
 /** One request as the gateway hands it over once the check chain has passed. */

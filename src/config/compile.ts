@@ -112,7 +112,7 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
 
   const routes: CompiledRoute[] = config.routes.map((route, ri) => {
     const at = (...p: PathSegment[]) => ['routes', ri, ...p];
-    const aiRoute: AiRoute | null = ai && route.upstream === AI_UPSTREAM ? { ai, runtime: deps.ai ?? null, prompt: ai.promptsByRoute.get(route.id) ?? null, source: locate(at()) } : null;
+    const aiRoute: AiRoute | null = ai && route.upstream === AI_UPSTREAM ? { ai, runtime: deps.ai ?? null, prompt: ai.promptsByRoute.get(route.id) ?? null, source: locate(at()), maxBodyBytes: Math.min(route.maxBodyBytes ?? gw.maxBodyBytes, ai.maxBodyBytes) } : null;
     const upstream = aiRoute ? aiRoute.ai.placeholderUpstream : upstreams.get(route.upstream) ?? fail(at('upstream'), `upstream "${route.upstream}" is not declared under upstreams (declared: ${Object.keys(config.upstreams).join(', ') || 'none'})`);
     checkMethodKeys(route, fail, at);
     const checks: Check[] = [];
