@@ -30,13 +30,21 @@ export async function* readSse(body: AsyncIterable<Buffer | Uint8Array | string>
   };
   for await (const chunk of body) {
     buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buffer.search(/\r\n|\r|\n/)) !== -1) {
-      const l = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + (buffer[nl] === '\r' && buffer[nl + 1] === '\n' ? 2 : 1));
+    // One pass over the buffer per read: providers send many events per network read.
+    let pos = 0;
+    while (pos < buffer.length) {
+      const lf = buffer.indexOf('\n', pos);
+      const cr = buffer.indexOf('\r', pos);
+      const nl = cr === -1 ? lf : lf === -1 ? cr : Math.min(lf, cr);
+      if (nl === -1) break;
+      // A CR at the very end may be the first half of a CRLF split across reads.
+      if (nl === cr && nl === buffer.length - 1) break;
+      const l = buffer.slice(pos, nl);
+      pos = nl + (buffer[nl] === '\r' && buffer[nl + 1] === '\n' ? 2 : 1);
       const e = line(l);
       if (e) yield e;
     }
+    buffer = buffer.slice(pos);
   }
   buffer += decoder.decode();
   if (buffer !== '') { const e = line(buffer); if (e) yield e; }
