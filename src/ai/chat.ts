@@ -107,6 +107,21 @@ export async function serveChat(route: AiRoute, x: AiExchange, req: ChatRequest,
   let finish: string | null = null;
   let chunks = 0;
   let broke: ProviderFailure | null = null;
+  // Chunks handled in the same turn of the event loop (one network read from the provider
+  // often holds many) leave in one socket write instead of one write per chunk.
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (pending.length === 0 || x.res.destroyed) return;
+    const text = pending.length === 1 ? pending[0]! : pending.join('');
+    pending = [];
+    x.res.write(text);
+  };
+  const write = (text: string): void => {
+    pending.push(text);
+    if (!scheduled) { scheduled = true; setImmediate(flush); }
+  };
   try {
     for await (const chunk of outcome.chunks) {
       if (x.res.destroyed) break;
@@ -119,12 +134,14 @@ export async function serveChat(route: AiRoute, x: AiExchange, req: ChatRequest,
         out = rest;
       }
       chunks++;
-      if (!x.res.write(sseData(out))) await drained(x.res);
+      write(sseData(out));
+      if (x.res.writableNeedDrain) await drained(x.res);
     }
   } catch (err) {
     if (err instanceof ProviderStreamError) broke = err.failure;
     else if (!controller.signal.aborted) broke = { kind: 'failure', code: 'provider_unavailable', status: 200, providerError: `${(err as Error).name}: ${(err as Error).message}`.slice(0, 300), retryAfter: null };
   }
+  flush();
   x.res.off('close', onClose);
   const gone = x.res.destroyed && !x.res.writableFinished;
   if (broke && !gone) {

@@ -81,7 +81,11 @@ export function startFakeOpenAi(options: { key: string | null; header?: 'authori
     const chunk = (delta: object, finish_reason: string | null) => `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason }], ...(includeUsage ? { usage: null } : {}) })}\n\n`;
     sse(res);
     res.write(chunk({ role: 'assistant', content: '', refusal: null }, null));
-    for (const w of words(t.text ?? '')) { res.write(chunk({ content: w }, null)); await pause(t.delayMs); }
+    for (const w of words(t.text ?? '')) {
+      // delayMs < 0: write as fast as the socket takes it (large network reads at the gateway).
+      if (!res.write(chunk({ content: w }, null)) && (t.delayMs ?? 0) < 0) await new Promise((r) => res.once('drain', r));
+      if ((t.delayMs ?? 0) >= 0) await pause(t.delayMs);
+    }
     calls.forEach((c, index) => {
       const args = c.function.arguments;
       const half = Math.floor(args.length / 2);

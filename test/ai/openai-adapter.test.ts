@@ -177,6 +177,14 @@ describe('azure-openai and openai-compatible providers', () => {
     assert.equal(got.body.model, 'llama3.1:8b');
   });
 
+  test('a long stream written as fast as the socket allows arrives whole and in order', async () => {
+    const words = Array.from({ length: 5000 }, (_v, i) => `w${i}`).join(' ');
+    local.script({ text: words, usage: { input: 1, output: 5000 }, delayMs: -1 });
+    const { chunks, text } = await collect(await openaiClient(t).chat.completions.create({ model: 'llama', messages: [{ role: 'user', content: 'go' }], stream: true }));
+    assert.equal(text, words);
+    assert.equal(chunks.length, 5002, 'role chunk, 5000 words, finish chunk');
+  });
+
   test('an error event in the middle of a stream ends it with an error the client raises', async () => {
     local.script({ text: 'partial answer', usage: { input: 5, output: 3 }, streamError: { type: 'server_error', message: 'model crashed' } });
     const stream = await openaiClient(t).chat.completions.create({ model: 'llama', messages: [{ role: 'user', content: 'Hi' }], stream: true });
