@@ -77,7 +77,7 @@ async function stream(dispatcher: Agent, url: string, headers: Record<string, st
     const s = tail + (c as Buffer).toString();
     const parts = s.split('\n\n');
     tail = parts.pop()!;
-    for (const p of parts) if (p.includes('"delta":{"content"') || p.includes('"delta":{"role":"assistant","content"')) chunks++;;
+    for (const p of parts) if (p.includes('"delta":{"content"') || p.includes('"delta":{"role":"assistant","content"')) chunks++;
   }
   return { ttftMs: ttft, totalMs: performance.now() - t0, chunks };
 }
