@@ -15,10 +15,11 @@ export class AiRuntime {
   readonly #db: DatabaseSync;
 
   constructor(databaseFile: string, sources: readonly SecretSource[] = [new EnvSecretSource()]) {
+    // A list without an env source still resolves env:// references: the vault adds to it.
     this.#db = openDatabase(databaseFile);
     this.usage = new UsageStore(this.#db);
     this.ledger = new QuotaLedger(this.usage);
-    this.secrets = new SecretResolver(sources);
+    this.secrets = new SecretResolver(sources.some((s) => s.scheme === 'env') ? sources : [new EnvSecretSource(), ...sources]);
   }
 
   schemes(): ReadonlySet<string> {

@@ -26,6 +26,7 @@ import type { Logger } from './logger.ts';
 import { serveAi } from '../ai/handler.ts';
 import type { AiRoute } from '../ai/outcome.ts';
 import { AiRuntime } from '../ai/runtime.ts';
+import type { SecretSource } from '../ai/secrets.ts';
 
 export interface GatewayOptions {
   readonly configFile: string;
@@ -35,6 +36,8 @@ export interface GatewayOptions {
   readonly port?: number | undefined;
   readonly host?: string | undefined;
   readonly counters?: CounterStore;
+  /** Where AI provider keys are read (env:// by default); the vault adds its `vault` source here. */
+  readonly aiSecretSources?: readonly SecretSource[] | undefined;
 }
 
 export interface ReloadResult {
@@ -65,7 +68,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const db: DatabaseSync = openDatabase(options.databaseFile);
   const counters = options.counters ?? new LocalCounterStore();
   const tokenCache = new TokenCache();
-  const aiRuntime = new AiRuntime(options.databaseFile);
+  const aiRuntime = new AiRuntime(options.databaseFile, options.aiSecretSources);
   const compile = (previous: ReadonlyMap<string, Upstream> | undefined): CompiledConfig => {
     const loaded = loadConfigFile(options.configFile);
     // Compile with a provisional number first so a broken config never takes a version.

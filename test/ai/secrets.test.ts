@@ -82,3 +82,31 @@ test('a vault:// reference is refused at load while no vault secret source is pl
     providers: { p: { type: 'openai', apiKey: 'vault://demo/openai-key' } },
   })), /vault:\/\/ references need a vault secret source, and this gateway has none \(available: env:\/\/\)/);
 });
+
+test('a vault source passed to the gateway resolves vault:// provider keys, alongside env://', async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { stringify } = await import('yaml');
+  const { startGateway } = await import('../../src/server/gateway.ts');
+  const { silentLogger } = await import('../../src/server/logger.ts');
+  const fake = await startFakeOpenAi({ key: 'sk-from-the-vault' });
+  const vault: SecretSource = { scheme: 'vault', resolve: async (ref) => (ref === 'vault://prod/openai' ? 'sk-from-the-vault' : Promise.reject(new SecretUnavailable(ref, 'no such secret'))) };
+  const dir = mkdtempSync(join(tmpdir(), 'pinpoint-ai-vault-'));
+  writeFileSync(join(dir, 'pinpoint.yaml'), stringify(aiConfig({
+    providers: { p: { type: 'openai', baseUrl: `${fake.url}/v1`, apiKey: 'vault://prod/openai' } },
+    models: { m: { provider: 'p' } },
+    access: [{ consumer: 'writer-app', models: ['m'] }],
+  })));
+  const g = await startGateway({ configFile: join(dir, 'pinpoint.yaml'), databaseFile: join(dir, 'pinpoint.db'), logger: silentLogger, port: 0, host: '127.0.0.1', aiSecretSources: [vault] });
+  try {
+    fake.script({ text: 'hi from a vault-keyed provider', usage: { input: 1, output: 1 } });
+    const a = await call(`${g.url}/v1/chat/completions`, { method: 'POST', headers: { 'x-api-key': writerKey, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }) });
+    assert.equal(a.status, 200, a.text);
+    assert.equal(fake.received.at(-1)!.headers.authorization, 'Bearer sk-from-the-vault');
+  } finally {
+    await g.close();
+    await fake.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
