@@ -110,17 +110,22 @@ export async function serveChat(route: AiRoute, x: AiExchange, req: ChatRequest,
   // Chunks handled in the same turn of the event loop (one network read from the provider
   // often holds many) leave in one socket write instead of one write per chunk.
   let pending: string[] = [];
+  let pendingBytes = 0;
   let scheduled = false;
   const flush = (): void => {
     scheduled = false;
     if (pending.length === 0 || x.res.destroyed) return;
     const text = pending.length === 1 ? pending[0]! : pending.join('');
     pending = [];
+    pendingBytes = 0;
     x.res.write(text);
   };
   const write = (text: string): void => {
     pending.push(text);
-    if (!scheduled) { scheduled = true; setImmediate(flush); }
+    pendingBytes += text.length;
+    // A source that never yields to the event loop (an in-process provider) is flushed by size.
+    if (pendingBytes >= 65_536) flush();
+    else if (!scheduled) { scheduled = true; setImmediate(flush); }
   };
   try {
     for await (const chunk of outcome.chunks) {

@@ -71,6 +71,13 @@ describe('chat completions through the openai client', () => {
     assert.equal(rows[0]!.total_tokens, 8);
   });
 
+  test('a long in-process stream (20000 words) arrives whole, one chunk per word', async () => {
+    const long = Array.from({ length: 20_000 }, (_v, i) => `word${i}`).join(' ');
+    const { chunks, text } = await collect(await openaiClient(t).chat.completions.create({ model: 'demo-echo', messages: [{ role: 'user', content: long }], stream: true }));
+    assert.equal(text, [...long].reverse().join(''));
+    assert.equal(chunks.length, 20_000);
+  });
+
   test('max_tokens cuts the answer and reports finish_reason length', async () => {
     const { choices, usage } = await openaiClient(t).chat.completions.create({ model: 'demo-echo', messages: ask, max_tokens: 2 });
     assert.equal(choices[0]!.message.content, 'esaelp sdrawkcab');
