@@ -73,7 +73,7 @@ describe('chat completions through the openai client', () => {
 
   test('a long in-process stream (20000 words) arrives whole, one chunk per word', async () => {
     const long = Array.from({ length: 20_000 }, (_v, i) => `word${i}`).join(' ');
-    const { chunks, text } = await collect(await openaiClient(t).chat.completions.create({ model: 'demo-echo', messages: [{ role: 'user', content: long }], stream: true }));
+    const { chunks, text } = await collect(await openaiClient(t).chat.completions.create({ model: 'demo-echo', messages: [{ role: 'user', content: long }], max_tokens: 20_000, stream: true }));
     assert.equal(text, [...long].reverse().join(''));
     assert.equal(chunks.length, 20_000);
   });
