@@ -61,7 +61,7 @@ export async function serveChat(route: AiRoute, x: AiExchange, req: ChatRequest,
   const headersMs = Math.round((performance.now() - t0) * 1000) / 1000;
   const served = r.model;
   const extraBase: Evidence = { ai_model: req.model, ai_served_by: served.name, ai_provider: served.provider.name, stream: req.stream, ...(served.name !== req.model ? { fallback_from: req.model } : {}) };
-  const settle = (usage: Usage | null, complete: boolean): Evidence => {
+  const settle = (usage: Usage | null, complete: boolean): Record<string, Evidence[string]> => {
     const p = usage?.prompt_tokens ?? 0;
     const c = usage?.completion_tokens ?? 0;
     const nano = costNano(served.price, p, c);
@@ -106,6 +106,7 @@ export async function serveChat(route: AiRoute, x: AiExchange, req: ChatRequest,
   let usage: Usage | null = null;
   let finish: string | null = null;
   let chunks = 0;
+  let streamedChars = 0;
   let broke: ProviderFailure | null = null;
   // Chunks handled in the same turn of the event loop (one network read from the provider
   // often holds many) leave in one socket write instead of one write per chunk.
@@ -139,6 +140,10 @@ export async function serveChat(route: AiRoute, x: AiExchange, req: ChatRequest,
         out = rest;
       }
       chunks++;
+      for (const ch of chunk.choices) {
+        streamedChars += ch.delta.content?.length ?? 0;
+        for (const tc of ch.delta.tool_calls ?? []) streamedChars += tc.function?.arguments?.length ?? 0;
+      }
       write(sseData(out));
       if (x.res.writableNeedDrain) await drained(x.res);
     }
@@ -155,10 +160,26 @@ export async function serveChat(route: AiRoute, x: AiExchange, req: ChatRequest,
   } else if (!gone) {
     x.res.end(sseDone);
   }
-  const used = settle(usage, usage !== null && !broke && !gone);
+  // A stream cut before the provider's final usage (client gone, provider broke) was still
+  // generated and billed: charge an estimate rather than nothing, or leaving early would be free.
+  const estimated = usage === null && chunks > 0;
+  const used = settle(usage ?? (estimated ? estimateUsage(req, chunks, streamedChars) : null), usage !== null && !broke && !gone);
+  if (estimated) used.usage_estimated = true;
   const extra: Evidence = { ...extraBase, ...used, chunks, finish_reason: finish, ...(broke ? { stream_error: `${broke.code}: ${broke.providerError}`.slice(0, 300) } : {}) };
   if (gone) return { status: 499, code: null, answeredBy: 'none', record: a.record, upstream: upstreamOf(r, 200, headersMs, 'client closed the connection'), extra };
   return { status: 200, code: null, answeredBy: 'upstream', record: a.record, upstream: upstreamOf(r, 200, headersMs, broke ? 'provider stream broke' : null), extra };
+}
+
+/**
+ * Usage when the provider never reported it: about 4 characters per token (OpenAI's rule of
+ * thumb), at least one token per content chunk; the prompt from its text.
+ */
+export function estimateUsage(req: ChatRequest, chunks: number, streamedChars: number): Usage {
+  let promptChars = 0;
+  for (const m of req.messages) promptChars += typeof m.content === 'string' ? m.content.length : m.content ? JSON.stringify(m.content).length : 0;
+  const prompt = Math.ceil(promptChars / 4) + 3 * req.messages.length;
+  const completion = Math.max(chunks, Math.ceil(streamedChars / 4));
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 
 function drained(res: AiExchange['res']): Promise<void> {

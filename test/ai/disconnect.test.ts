@@ -19,8 +19,9 @@ before(async () => {
     providers: { up: { type: 'openai-compatible', baseUrl: `${fake.url}/v1` } },
     models: { m: { provider: 'up', model: 'slow' } },
     access: [{ consumer: 'writer-app', models: ['m'] }],
-    // Room for two worst cases at once: prompt bound (the messages' JSON bytes) + max_tokens 50.
-    quotas: [{ id: 'tight', by: 'consumer', period: 'day', tokens: 2 * (WORST + 2) }],
+    // Room for two worst cases at once (prompt bound: the messages' JSON bytes, + max_tokens 50)
+    // beside the small estimate charged for the abandoned stream.
+    quotas: [{ id: 'tight', by: 'consumer', period: 'day', tokens: 2 * WORST + 20 }],
   }));
 });
 after(async () => { await t.close(); await fake.close(); });
@@ -40,6 +41,10 @@ test('leaving mid-stream cancels the provider call, releases the reservation and
   const rows = (await usageRows(t)).filter((r) => r.request_id === requestId);
   assert.equal(rows.length, 1);
   assert.equal(rows[0]!.complete, 0, 'the usage row says the stream did not finish');
+  // The provider's usage never came: an estimate is charged (at least one token per chunk
+  // received, and the prompt), so that leaving early is not free.
+  assert.ok(rows[0]!.completion_tokens >= 1, `completion estimated: ${rows[0]!.completion_tokens}`);
+  assert.ok(rows[0]!.prompt_tokens >= 1, `prompt estimated: ${rows[0]!.prompt_tokens}`);
   await t.gateway.writer.flush();
   // The provider saw its connection closed before it finished writing 40 words at 20 ms each.
   const { findTrace } = await import('../../src/store/sqlite/call-log-store.ts');
