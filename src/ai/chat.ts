@@ -90,7 +90,9 @@ export async function serveChat(route: AiRoute, x: AiExchange, req: ChatRequest,
   if (outcome.kind === 'completion') {
     x.res.off('close', onClose);
     const c = outcome.completion;
-    const usage = settle(c.usage ?? null, c.usage !== undefined);
+    const answerChars = (c.choices[0]?.message.content ?? '').length + (c.choices[0]?.message.tool_calls ?? []).reduce((n, t) => n + t.function.arguments.length, 0);
+    const usage = settle(c.usage ?? estimateUsage(req, 1, answerChars), c.usage !== undefined);
+    if (!c.usage) usage.usage_estimated = true;
     const shown = present ? present(c) : { ok: true as const, payload: c };
     if (!shown.ok) {
       const rec: CheckRecord = { id: 'ai-output', phase: 'limit', outcome: 'deny', code: shown.problem.code, evidence: shown.problem.evidence, detail: shown.problem.detail, source: route.prompt?.source ?? served.source, micros: 0 };

@@ -197,3 +197,33 @@ describe('azure-openai and openai-compatible providers', () => {
     assert.equal(text, 'partial answer');
   });
 });
+
+test('a compatible server that reports no usage is charged an estimate, marked incomplete', async () => {
+  const http = await import('node:http');
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'x', object: 'chat.completion', created: 1, model: 'old-server', choices: [{ index: 0, message: { role: 'assistant', content: 'twelve chars' }, finish_reason: 'stop' }] }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  const g = await startTestGateway(aiConfig({
+    providers: { old: { type: 'openai-compatible', baseUrl: `http://127.0.0.1:${port}/v1` } },
+    models: { old: { provider: 'old' } },
+    access: [{ consumer: 'writer-app', models: ['old'] }],
+  }));
+  try {
+    const { data, response } = await openaiClient(g).chat.completions.create({ model: 'old', messages: [{ role: 'user', content: 'sixteen chars ok' }] }).withResponse();
+    assert.equal(data.choices[0]!.message.content, 'twelve chars');
+    assert.equal(data.usage, undefined, 'the client gets the provider answer as it was');
+    const row = (await usageRows(g)).find((r) => r.request_id === response.headers.get('x-request-id'))!;
+    assert.equal(row.complete, 0);
+    assert.equal(row.completion_tokens, 3, '12 characters / 4');
+    assert.equal(row.prompt_tokens, 4 + 3, '16 characters / 4, + 3 per message');
+  } finally {
+    await g.close();
+    server.close();
+  }
+});
