@@ -87,8 +87,8 @@ function page(req: ApiRequest): Parsed<{ limit: number; after: string }> {
 }
 
 function nextLink(req: ApiRequest, last: string, limit: number): string {
-  const q = new URLSearchParams({ 'api-version': req.apiVersion, $skiptoken: Buffer.from(last, 'utf8').toString('base64url'), maxresults: String(limit) });
-  return `${req.view.origin}${req.pathname.replace(/\/+$/, '')}?${q.toString()}`;
+  // Written as Key Vault writes it ($skiptoken unencoded); base64url needs no escaping.
+  return `${req.view.origin}${req.pathname.replace(/\/+$/, '')}?api-version=${encodeURIComponent(req.apiVersion)}&$skiptoken=${Buffer.from(last, 'utf8').toString('base64url')}&maxresults=${limit}`;
 }
 
 /** Runs one secrets operation against the store; the caller has already been authorized. */

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ export const allPermissions: SecretPermission[] = ['get', 'list', 'set', 'delete
 export interface TestApp { clientId: string; secret: string; objectId: string; displayName?: string; trustedService?: boolean }
 
 export const app = (clientId: string, extra: Partial<TestApp> = {}): TestApp => ({
-  clientId, secret: `${clientId}-secret`, objectId: `00000000-0000-4000-8000-${Buffer.from(clientId).toString('hex').padEnd(12, '0').slice(0, 12)}`, ...extra,
+  clientId, secret: `${clientId}-secret`, objectId: `00000000-0000-4000-8000-${createHash('sha256').update(clientId).digest('hex').slice(0, 12)}`, ...extra,
 });
 
 /** Vault settings as YAML-ready data, with client secrets stored as digests as in production. */
