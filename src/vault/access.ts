@@ -55,9 +55,11 @@ export class VaultAccess {
 
   async decide(input: AccessInput): Promise<AccessOutcome> {
     const checks: CheckRecord[] = [];
-    const t0 = performance.now();
+    let last = performance.now();
     const record = (id: string, phase: Phase, outcome: CheckRecord['outcome'], evidence: Evidence, code?: ReasonCode, detail?: string) => {
-      checks.push({ id, phase, outcome, evidence, micros: Math.round((performance.now() - t0) * 1000), ...(code ? { code } : {}), ...(detail ? { detail } : {}) });
+      const now = performance.now();
+      checks.push({ id, phase, outcome, evidence, micros: Math.round((now - last) * 1000), ...(code ? { code } : {}), ...(detail ? { detail } : {}) });
+      last = now;
     };
     const { vault, op, settings } = input;
     const unauthorized = (reason: ReasonCode, message: string, evidence: Evidence): AccessOutcome => {

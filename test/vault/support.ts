@@ -98,7 +98,7 @@ export async function httpsRequest(t: { caPem: string }, url: string, init: { me
   const { request } = await import('node:https');
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = request({ hostname: u.hostname, port: u.port, path: u.pathname + u.search, method: init.method ?? 'GET', headers: init.headers, ca: t.caPem, servername: init.headers?.host?.replace(/:\d+$/, '') ?? (u.hostname === '127.0.0.1' ? undefined : u.hostname) }, (res) => {
+    const req = request({ agent: false, hostname: u.hostname, port: u.port, path: u.pathname + u.search, method: init.method ?? 'GET', headers: init.headers, ca: t.caPem, servername: init.headers?.host?.replace(/:\d+$/, '') ?? (u.hostname === '127.0.0.1' ? undefined : u.hostname) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
