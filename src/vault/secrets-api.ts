@@ -112,10 +112,10 @@ export function runSecretsOperation(store: VaultStore, sealer: SecretSealer, req
       return ok(secretBundle(saved, view, o.value));
     }
     case 'SecretGet': {
-      const s = store.getVersion(v, name!, op.version);
-      if (!s) return op.version ? fail(404, 'SecretNotFound', `A secret with (name/id) ${name}/${op.version} was not found in this key vault.`) : notFound(name!);
-      if (!s.enabled) return fail(403, 'Forbidden', 'Operation get is not allowed on a disabled secret.', 'SecretDisabled');
-      return ok(secretBundle(s, view, store.readValue(s)));
+      const found = store.getWithValue(v, name!, op.version);
+      if (!found) return op.version ? fail(404, 'SecretNotFound', `A secret with (name/id) ${name}/${op.version} was not found in this key vault.`) : notFound(name!);
+      if (!found.version.enabled) return fail(403, 'Forbidden', 'Operation get is not allowed on a disabled secret.', 'SecretDisabled');
+      return ok(secretBundle(found.version, view, found.value()));
     }
     case 'SecretList': {
       const p = page(req);

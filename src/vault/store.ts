@@ -104,6 +104,10 @@ export class VaultStore {
       purgeName: p('DELETE FROM secret_names WHERE vault = ? AND name = ?'),
       purgeVersions: p('DELETE FROM secret_versions WHERE vault = ? AND name = ?'),
       due: p('SELECT vault, name FROM secret_names WHERE purge_at IS NOT NULL AND purge_at <= ?'),
+      liveLatest: p(`SELECT ${COLS}, v.sealed FROM secret_names n JOIN secret_versions v ON v.vault = n.vault AND v.name = n.name
+        WHERE n.vault = ? AND n.name = ? AND n.deleted_at IS NULL ORDER BY v.seq DESC LIMIT 1`),
+      liveVersion: p(`SELECT ${COLS}, v.sealed FROM secret_names n JOIN secret_versions v ON v.vault = n.vault AND v.name = n.name
+        WHERE n.vault = ? AND n.name = ? AND n.deleted_at IS NULL AND v.version = ?`),
       allVersions: p(`SELECT ${COLS}, v.sealed FROM secret_versions v WHERE v.vault = ? AND v.name = ? ORDER BY v.seq`),
     };
   }
@@ -162,10 +166,11 @@ export class VaultStore {
     return row ? toVersion(row) : null;
   }
 
-  /** The value, decrypted only when a caller that holds `get` asked for it. */
-  readValue(v: SecretVersion): string {
-    const row = this.stmt.version!.get(v.vault, v.name, v.version) as unknown as VersionRow;
-    return this.sealer.open(Buffer.from(row.sealed!), this.context(v.vault, v.name, v.version)).toString('utf8');
+  /** Get secret in one statement (the hot path): the version and its value, or null when absent or deleted. */
+  getWithValue(vault: string, name: string, version: string | null): { version: SecretVersion; value: () => string } | null {
+    const row = (version ? this.stmt.liveVersion!.get(vault, name, version) : this.stmt.liveLatest!.get(vault, name)) as VersionRow | undefined;
+    if (!row) return null;
+    return { version: toVersion(row), value: () => this.sealer.open(Buffer.from(row.sealed!), this.context(vault, row.name, row.version)).toString('utf8') };
   }
 
   listSecrets(vault: string, after: string, limit: number): SecretVersion[] {

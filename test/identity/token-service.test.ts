@@ -90,3 +90,23 @@ test('after a key rotation the JWKS publishes both keys, so a token signed befor
   const r = await httpsRequest(t, `${t.url}/secrets?api-version=7.5`, { headers: { authorization: `Bearer ${before.json.access_token as string}` } });
   assert.equal(r.status, 403, 'the old token still authenticates (403 = no policy, not 401)');
 });
+
+test('an app registered with a certificate authenticates with a signed client assertion (private_key_jwt)', async () => {
+  const { generateKeyPair, exportSPKI, SignJWT } = await import('jose');
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const certApp = app('cert-app');
+  const settings = settingsFor([a, certApp], [{ name: 'demo', tenant: TENANT }]) as { apps: { clientId: string; assertionKeys?: string[] }[] };
+  settings.apps.find((x) => x.clientId === 'cert-app')!.assertionKeys = [await exportSPKI(publicKey)];
+  t.rewrite(settings);
+  const endpoint = `${t.url}/${TENANT}/oauth2/v2.0/token`;
+  const assertion = await new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setIssuer('cert-app').setSubject('cert-app').setAudience(endpoint)
+    .setIssuedAt().setExpirationTime('5m').setJti(crypto.randomUUID()).sign(privateKey);
+  const ok = await form({ grant_type: 'client_credentials', client_id: 'cert-app', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion, scope: 'https://vault.localhost/.default' });
+  assert.equal(ok.status, 200, JSON.stringify(ok.json));
+  assert.equal(decodeJwt(ok.json.access_token as string).appid, 'cert-app');
+  const wrongAud = await new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setIssuer('cert-app').setSubject('cert-app').setAudience('https://elsewhere/token')
+    .setIssuedAt().setExpirationTime('5m').sign(privateKey);
+  const bad = await form({ grant_type: 'client_credentials', client_id: 'cert-app', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: wrongAud, scope: 'https://vault.localhost/.default' });
+  assert.equal(bad.status, 401);
+  assert.equal(bad.json.error, 'invalid_client');
+});
