@@ -104,13 +104,13 @@ export class VaultAccess {
 
     const limit = vault.definition.throttle[op.throttleClass];
     const t = this.throttle.take(`${vault.name}:${op.throttleClass}`, limit.requests, limit.windowSeconds, input.now);
-    const tEvidence = { vault: vault.name, operation_class: op.throttleClass, limit: t.limit, window_seconds: t.windowSeconds, used: t.used, window_frees_at: new Date(t.windowEndsAt).toISOString(), retry_after_seconds: t.retryAfterSeconds };
     if (!t.allowed) {
+      const tEvidence = { vault: vault.name, operation_class: op.throttleClass, limit: t.limit, window_seconds: t.windowSeconds, used: t.used, window_frees_at: new Date(t.windowEndsAt).toISOString(), retry_after_seconds: t.retryAfterSeconds };
       const message = `Request was not processed because too many requests were received. Reason: vault '${vault.name}' allows ${t.limit} ${op.throttleClass} operations per ${t.windowSeconds} s; retry after ${t.retryAfterSeconds} s.`;
       record('vault.throttle', 'limit', 'deny', tEvidence, 'vault_throttled', message);
       return { checks, claims, deny: { status: 429, reason: 'vault_throttled', kvCode: 'Throttled', message, headers: { 'retry-after': String(t.retryAfterSeconds) } } };
     }
-    record('vault.throttle', 'limit', 'continue', tEvidence);
+    record('vault.throttle', 'limit', 'continue', { operation_class: op.throttleClass, limit: t.limit, used: t.used });
 
     const policy = vault.policies.get(claims.oid);
     if (!policy || !policy.permissions.has(op.permission)) {

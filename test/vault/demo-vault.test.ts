@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,10 +11,6 @@ import { httpsRequest } from './support.ts';
 
 // DEMO.md's "Vault" section, against `pinpoint demo` in its own process.
 
-const portFree = (port: number) => new Promise<boolean>((resolve) => {
-  const s = createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-});
-
 describe('the demo vault', () => {
   let demo: RunningServer;
   let dataDir: string;
@@ -23,8 +18,7 @@ describe('the demo vault', () => {
   let caPem: string;
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'pinpoint-demo-vault-'));
-    let port = await freePortBlock();
-    while (!(await portFree(port + 443))) port = await freePortBlock();
+    const port = await freePortBlock();
     demo = await startCli(['demo', '--port', String(port), '--data-dir', dataDir], /Try:/);
     vaultUrl = `https://127.0.0.1:${port + 443}`;
     caPem = readFileSync(join(dataDir, 'tls', 'ca.pem'), 'utf8');
