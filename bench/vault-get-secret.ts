@@ -6,7 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
@@ -92,7 +92,8 @@ async function main(): Promise<void> {
       '',
       `Date: ${new Date().toISOString()}  `,
       `Node ${process.version}, CPU ${cpus()[0]?.model ?? '?'} (${cpus().length} cores)${twoCpus ? '; vault pinned to CPU 1, wrk to CPU 0' : ''}  `,
-      `Command: \`node bench/vault-get-secret.ts --duration ${values.duration} --connections ${values.connections}\``,
+      `Command: \`node bench/vault-get-secret.ts --duration ${values.duration} --connections ${values.connections}\`  `,
+      `Load average when the run ended: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (on a shared machine, other work competes for both CPUs)`,
       '',
       'What is measured: `GET /secrets/bench-secret?api-version=7.5` (a 64-byte value) over HTTPS with keep-alive, one bearer token',
       '(after its first use a verified-token cache hit), through the whole vault chain: token, firewall, throttle (raised out of',

@@ -139,5 +139,6 @@ function policyEvidence(input: AccessInput, claims: AccessTokenClaims, policy: C
     identities_with_policies: holders.map(describe),
     same_display_name: holders.filter((p) => p.objectId !== claims.oid && app !== null && settings.apps.byObject(p.objectId)?.displayName === app.displayName).map(describe),
     with_permission: holders.filter((p) => p.permissions.has(op.permission)).map(describe),
+    policies_elsewhere: [...settings.vaults.values()].filter((v) => v.name !== vault.name && v.policies.has(claims.oid)).map((v) => v.name),
   };
 }

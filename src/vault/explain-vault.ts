@@ -39,6 +39,8 @@ export function diagnoseVault(t: TraceRecord, refusing: CheckRecord | null): str
       out.push(holders.length ? `Identities with policies on "${vault}": ${holders.join('; ')}.` : `Vault "${vault}" has no access policy at all.`);
       const same = list(e, 'same_display_name');
       if (same.length) out.push(`An identity with the same display name has a policy: ${same.join('; ')}. You are probably using another client id than the one the policy was made for.`);
+      const elsewhere = list(e, 'policies_elsewhere');
+      if (elsewhere.length) out.push(`This identity does have a policy on vault(s) ${elsewhere.join(', ')}: is the client addressing the wrong vault (host name)?`);
       out.push(`Fix: add an access policy for oid ${str(e, 'oid')} with secrets [${str(e, 'permission')}], or configure the client with the client id that holds a policy.`);
       break;
     }
@@ -60,4 +62,9 @@ export function diagnoseVault(t: TraceRecord, refusing: CheckRecord | null): str
       if (refusing?.detail) out.push(refusing.detail);
   }
   return out;
+}
+
+/** The one-sentence summary of a vault refusal: the vault, not the gateway's routes, answered. */
+export function summarizeVault(t: TraceRecord, refusing: CheckRecord | null): string {
+  return `${t.status} ${t.code ?? ''}: vault "${str(t.extra, 'vault') ?? '?'}" refused ${str(t.extra, 'operation') ?? ''} (${t.method} ${t.path})${refusing ? ` at check "${refusing.id}" (${refusing.phase} phase)` : ''}.`;
 }

@@ -14,14 +14,15 @@ import { allPermissions, app, fetchToken, httpsRequest, sdkClient, settingsFor, 
 const owner = app('log-owner', { displayName: 'billing-service' });
 const lookalike = app('log-lookalike', { displayName: 'billing-service' });
 const reader = app('log-reader');
+const lockedOnly = app('log-locked-only');
 const SECRET_VALUE = 'pinpoint-canary-Zq8#value';
 let dir: string;
 let writer: CallLogWriter;
 let t: TestVault;
 
-const settings = () => settingsFor([owner, lookalike, reader], [
+const settings = () => settingsFor([owner, lookalike, reader, lockedOnly], [
   { name: 'demo', tenant: TENANT, accessPolicies: [{ objectId: owner.objectId, secrets: allPermissions }, { objectId: reader.objectId, secrets: ['get', 'list'] }], throttle: { read: { requests: 6, windowSeconds: 60 } } },
-  { name: 'locked', tenant: TENANT, accessPolicies: [{ objectId: owner.objectId, secrets: allPermissions }], firewall: { defaultAction: 'Deny', ipRules: ['10.0.0.0/8'] } },
+  { name: 'locked', tenant: TENANT, accessPolicies: [{ objectId: owner.objectId, secrets: allPermissions }, { objectId: lockedOnly.objectId, secrets: ['get'] }], firewall: { defaultAction: 'Deny', ipRules: ['10.0.0.0/8'] } },
 ], { defaultVault: 'demo' });
 
 before(async () => {
@@ -50,11 +51,17 @@ test('a 403 for an identity without policy is explained: seen identity, identiti
   const err = await sdkClient(t, lookalike).getSecret('db').then(() => null, (e: unknown) => e);
   assert.ok(err);
   const out = await explain(requestIdOf(err));
-  assert.match(out, /403 vault_no_access_policy/);
+  assert.match(out, /403 vault_no_access_policy: vault "demo" refused SecretGet \(GET \/secrets\/db\/?\) at check "vault.access-policy"/);
   assert.match(out, /appid=log-lookalike;oid=/);
   assert.match(out, /Identities with policies on "demo": billing-service \(appid=log-owner;oid=/);
   assert.match(out, /You are probably using another client id/);
   assert.match(out, /policy version v1/);
+});
+
+test('an identity whose policy is on another vault is asked whether it addresses the wrong vault', async () => {
+  const err = await sdkClient(t, lockedOnly).getSecret('db').then(() => null, (e: unknown) => e);
+  const out = await explain(requestIdOf(err));
+  assert.match(out, /This identity does have a policy on vault\(s\) locked: is the client addressing the wrong vault/);
 });
 
 test('a missing permission is explained with what the policy grants and who holds the permission', async () => {
