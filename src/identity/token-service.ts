@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SignJWT } from 'jose';
-import type { AppDirectory } from './apps.ts';
+import type { AppDirectory, AppRegistration } from './apps.ts';
 import { authenticateClient } from './client-auth.ts';
 import { oauthError, oauthErrorBody, type OAuthError } from './oauth-errors.ts';
 import type { SigningKeyRing } from './signing-keys.ts';
@@ -15,6 +15,19 @@ export interface TokenServiceOptions {
   readonly authorityHosts: () => readonly string[];
   readonly tokenLifetimeSeconds: number;
   readonly now?: () => number;
+  /** Called once per token request, for the audit log: never with a secret or a token. */
+  readonly onTokenRequest?: (event: TokenRequestEvent) => void;
+}
+
+export interface TokenRequestEvent {
+  readonly tenant: string;
+  readonly clientId: string | null;
+  readonly objectId: string | null;
+  readonly clientIp: string;
+  readonly status: number;
+  /** The OAuth error code when refused. */
+  readonly error: string | null;
+  readonly durationMs: number;
 }
 
 const MAX_FORM_BYTES = 64 * 1024;
@@ -65,9 +78,17 @@ export function createTokenService(options: TokenServiceOptions): (req: Incoming
     if (req.method !== 'POST') return sendOAuthError(res, oauthError(400, 'invalid_request', 900561, 'The endpoint only accepts POST requests.'), now());
     readForm(req, (form) => {
       if (!form) return sendOAuthError(res, oauthError(400, 'invalid_request', 900144, 'The request body must be application/x-www-form-urlencoded and at most 64 KB.'), now());
+      const started = performance.now();
+      const report = (status: number, error: string | null, app: AppRegistration | null) => options.onTokenRequest?.({
+        tenant, clientId: app?.clientId ?? form.get('client_id'), objectId: app?.objectId ?? null, clientIp: req.socket.remoteAddress ?? '', status, error,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      });
       void issueToken(options, tenant, host, `${base}/oauth2/${endpoint.includes('v2.0') ? 'v2.0/' : ''}token`, form, now()).then(
-        (out) => 'error' in out ? sendOAuthError(res, out, now()) : sendJson(res, 200, out),
-        () => sendOAuthError(res, oauthError(400, 'invalid_request', 90000, 'The token request could not be processed.'), now()),
+        (out) => {
+          if ('error' in out) { sendOAuthError(res, out, now()); report(out.status, out.error, null); }
+          else { sendJson(res, 200, out.answer); report(200, null, out.app); }
+        },
+        () => { sendOAuthError(res, oauthError(400, 'invalid_request', 90000, 'The token request could not be processed.'), now()); report(400, 'invalid_request', null); },
       );
     });
   };
@@ -80,7 +101,7 @@ interface TokenAnswer {
   readonly access_token: string;
 }
 
-async function issueToken(options: TokenServiceOptions, tenant: string, host: string, tokenEndpoint: string, form: URLSearchParams, nowMs: number): Promise<TokenAnswer | OAuthError> {
+async function issueToken(options: TokenServiceOptions, tenant: string, host: string, tokenEndpoint: string, form: URLSearchParams, nowMs: number): Promise<{ answer: TokenAnswer; app: AppRegistration } | OAuthError> {
   const grant = form.get('grant_type');
   if (!grant) return oauthError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'grant_type'.");
   if (grant !== 'client_credentials') return oauthError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grant}'; this token service supports client_credentials only.`);
@@ -102,7 +123,7 @@ async function issueToken(options: TokenServiceOptions, tenant: string, host: st
     .setNotBefore(iat)
     .setExpirationTime(iat + lifetime)
     .sign(key.privateKey);
-  return { token_type: 'Bearer', expires_in: lifetime - 1, ext_expires_in: lifetime - 1, access_token: accessToken };
+  return { answer: { token_type: 'Bearer', expires_in: lifetime - 1, ext_expires_in: lifetime - 1, access_token: accessToken }, app };
 }
 
 /** v2.0 sends `scope=<resource>/.default`; v1.0 sends `resource=<resource>`. */

@@ -80,6 +80,11 @@ export async function startVaultServer(options: VaultServerOptions): Promise<Vau
   const tokenService = createTokenService({
     apps: () => live.apps, keys, resources: () => live.resources, authorityHosts: () => live.authorityHosts,
     tokenLifetimeSeconds: ts.tokenLifetimeSeconds,
+    onTokenRequest: (e) => audit.write({
+      ts: new Date().toISOString(), requestId: newRequestId(), vault: null, operation: 'TokenRequest',
+      identity: e.clientId ? { appid: e.clientId, oid: e.objectId ?? '', tid: e.tenant } : null, clientIp: canonicalIp(e.clientIp || '0.0.0.0'),
+      result: e.status === 200 ? 'success' : 'denied', status: e.status, durationMs: e.durationMs, reason: e.error, policyVersion: live.version,
+    }),
   });
 
   const send = (res: ServerResponse, requestId: string, clientIp: string, status: number, body: string | null, headers: Record<string, string> = {}) => {

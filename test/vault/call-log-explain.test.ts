@@ -101,6 +101,8 @@ test('the unauthenticated challenge is in the call log as credential_missing', a
 });
 
 test('every operation has an audit record with identity, ip, operation, result, status, duration and reason, and no file holds the secret value', async () => {
+  const refused = await fetchToken(t, { ...owner, secret: 'wrong-client-secret-canary' });
+  assert.equal(refused.status, 401);
   await writer.flush();
   await new Promise((r) => setTimeout(r, 100));
   const lines = readFileSync(join(dir, 'vault-audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -111,8 +113,11 @@ test('every operation has an audit record with identity, ip, operation, result, 
   const denied = lines.find((l) => l.reason === 'vault_no_access_policy');
   assert.ok(denied);
   assert.equal(denied.secretName, undefined, 'a denied caller does not get the name recorded');
+  const tokens = lines.filter((l) => l.operation === 'TokenRequest');
+  assert.ok(tokens.some((l) => l.result === 'success' && (l.identity as { appid: string }).appid === 'log-owner'));
+  assert.ok(tokens.some((l) => l.result === 'denied' && l.reason === 'invalid_client' && l.status === 401));
   for (const f of readdirSync(dir)) {
     const bytes = readFileSync(join(dir, f));
-    assert.ok(!bytes.includes(Buffer.from(SECRET_VALUE)), `${f} holds the secret value`);
+    for (const secret of [SECRET_VALUE, 'wrong-client-secret-canary', owner.secret]) assert.ok(!bytes.includes(Buffer.from(secret)), `${f} holds ${secret}`);
   }
 });
