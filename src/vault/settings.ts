@@ -28,8 +28,8 @@ export const appSchema = z.strictObject({
 });
 
 export const accessPolicySchema = z.strictObject({
+  /** The object id (token `oid`); tokens are accepted only from the vault's own tenant. */
   objectId: z.string().min(1),
-  tenant: z.string().min(1).optional(),
   secrets: z.array(z.enum(secretPermissions)),
 });
 
