@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { demoConfigYaml } from '../demo/demo-config.ts';
 import { startEchoServer } from '../demo/echo-upstream.ts';
-import { startDemoVault } from '../demo/demo-vault.ts';
 import { createLogger } from '../server/logger.ts';
 import { portOption, runUntilSignalled, startOrExplain } from './serve.ts';
 
@@ -29,6 +28,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const gateway = await startOrExplain(logger, { configFile, databaseFile: join(dataDir, 'pinpoint.db'), port });
   if (!gateway) { echo.server.close(); return 1; }
   const vaultPort = portOption(values['vault-port']) ?? (port === 0 ? 0 : port + 443);
+  // Loaded on demand: the vault brings the X.509 library, which other verbs should not pay for at startup.
+  const { startDemoVault } = await import('../demo/demo-vault.ts');
   const demoVault = await startDemoVault({ dataDir, port: vaultPort, callLog: gateway.writer, configVersion: () => gateway.current().version, logger }).catch((err: NodeJS.ErrnoException) => {
     process.stderr.write(`pinpoint: the vault could not start on port ${vaultPort}: ${err.message}${err.code === 'EADDRINUSE' ? ' (choose another with --vault-port)' : ''}\n`);
     return null;

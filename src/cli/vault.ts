@@ -5,10 +5,7 @@ import { hashClientSecret } from '../identity/apps.ts';
 import { CallLogWriter } from '../log/call-log-writer.ts';
 import { createLogger } from '../server/logger.ts';
 import { openDatabase } from '../store/sqlite/database.ts';
-import { ensureDemoTls } from '../tls/demo-ca.ts';
 import { loadMasterKey, MasterKeyError } from '../vault/master-key.ts';
-import { VaultSettingsError } from '../vault/settings.ts';
-import { startVaultServer } from '../vault/vault-server.ts';
 import { portOption, UsageError } from './serve.ts';
 
 export const vaultUsage = `pinpoint vault serve --settings FILE [--data-dir DIR] [--port N] [--host ADDR] [--tls-cert FILE --tls-key FILE]
@@ -42,6 +39,10 @@ export async function vaultCommand(argv: string[]): Promise<number> {
     throw err;
   }
   const port = portOption(values.port) ?? 8443;
+  // Loaded on demand: the vault and the X.509 library are not paid for by the other verbs' startup.
+  const [{ ensureDemoTls }, { startVaultServer }, { VaultSettingsError }] = await Promise.all([
+    import('../tls/demo-ca.ts'), import('../vault/vault-server.ts'), import('../vault/settings.ts'),
+  ]);
   const tls = values['tls-cert']
     ? { certPem: readFileSync(values['tls-cert'], 'utf8'), keyPem: readFileSync(values['tls-key']!, 'utf8') }
     : await ensureDemoTls(join(dataDir, 'tls'), ['127.0.0.1', 'localhost', '*.vault.localhost', 'vault.localhost']);
