@@ -12,7 +12,15 @@ export async function call(url: string, init: { method?: string; headers?: Recor
   const origin = new URL(url).origin;
   callsMade.set(origin, (callsMade.get(origin) ?? 0) + 1);
   try {
-    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });
+    let res: Response;
+    try {
+      res = await fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });
+    } catch (err) {
+      // A pooled connection the server closed while idle (its keep-alive timeout ran out during
+      // a slow check): the request never reached it, so it is sent once more on a new one.
+      if ((err as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw err;
+      res = await fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });
+    }
     return { status: res.status, headers: res.headers, text: await res.text() };
   } catch (err) {
     throw new BenchAbort(`request ${init.method ?? 'GET'} ${url} failed: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`);
