@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureTools } from './lib/install.ts';
-import { BenchAbort, LOAD_CPU, SUT_CPU, freePort, killAll, launch, node, processCpuSeconds, root, scratch, stop, tail, waitReady, type Proc } from './lib/procs.ts';
+import { BenchAbort, LOAD_CPU, SUT_CPU, freePort, killAll, launch, node, processCpuSeconds, root, scratch, setClockTicks, stop, tail, ticksPerSecond, waitReady, type Proc } from './lib/procs.ts';
 import { runWrk, type Load } from './lib/wrk.ts';
 import { summarise, type CpuProfile } from './lib/cpu-profile.ts';
 import { scenarios } from './scenarios.ts';
@@ -25,7 +26,7 @@ function threadCpu(pid: number): Map<number, { name: string; s: number }> {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(tid, { name, s: (Number(f[11]) + Number(f[12])) / 100 });
+      out.set(tid, { name, s: (Number(f[11]) + Number(f[12])) / ticksPerSecond() });
     } catch { /* the thread ended */ }
   }
   return out;
@@ -43,6 +44,8 @@ async function main(): Promise<void> {
   if (!system) throw new BenchAbort('--system: key, jwt, public, refusal, or bare (the floor, to compare with)');
   const seconds = Number(values.seconds);
   ensureTools(['wrk'], (l) => process.stdout.write(`bench: ${l}\n`));
+  const tck = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim());
+  if (Number.isInteger(tck) && tck > 0) setClockTicks(tck);
 
   const tmp = mkdtempSync(join(tmpdir(), 'pinpoint-profile-'));
   scratch.add(tmp);
@@ -53,7 +56,7 @@ async function main(): Promise<void> {
     const upstreamPort = await freePort();
     upstream = launch('upstream', LOAD_CPU, node, ['bench/upstream.ts', '--port', String(upstreamPort)]);
     await waitReady(upstream, upstreamPort);
-    const tokenRun = await import('node:child_process').then((cp) => cp.spawnSync(node, ['bin/pinpoint.js', 'token', '--sub', 'bench', '--scope', 'orders:read', '--ttl', '3600'], { cwd: root, encoding: 'utf8' }));
+    const tokenRun = spawnSync(node, ['bin/pinpoint.js', 'token', '--sub', 'bench', '--scope', 'orders:read', '--ttl', '3600'], { cwd: root, encoding: 'utf8' });
     const env: Env = { tmp, upstreamUrl: `http://127.0.0.1:${upstreamPort}`, token: tokenRun.stdout.trim(), ...writeKeyMaterial(tmp) };
     const port = await freePort();
     const dataDir = join(tmp, 'data');

@@ -57,8 +57,7 @@ export function ensureTools(wanted: readonly string[], log: (line: string) => vo
 }
 
 export function version(command: string): string {
-  const flag = command === 'wrk' ? '-v' : '-v';
-  const r = spawnSync(command, [flag], { encoding: 'utf8' });
+  const r = spawnSync(command, ['-v'], { encoding: 'utf8' });
   const text = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0] ?? '';
   return text.replace(/\s+Copyright.*$/, '') || 'unknown version';
 }

@@ -118,6 +118,7 @@ export const tail = (s: string, n = 20) => s.trim().split('\n').slice(-n).map((l
 
 let clockTicks = 100;
 export function setClockTicks(n: number): void { clockTicks = n; }
+export function ticksPerSecond(): number { return clockTicks; }
 
 /** utime + stime of one process (all its threads), in seconds. */
 export function pidCpuSeconds(pid: number): number | null {
