@@ -29,6 +29,7 @@ const usage = `npm run bench [-- options]     (node bench/run.ts [options])
                       each round); the median is reported. Better on a noisy machine (default 1)
   --only a,b          only these systems: ${systems.map((s) => s.id).join(', ')}
   --scenarios a,b     only these scenarios: ${scenarios.map((s) => s.id).join(', ')}
+  --out NAME          write bench/results/NAME.{md,json} (default latest)
   --no-write          print the report but do not write bench/results/latest.{md,json}`;
 
 interface Options {
@@ -40,6 +41,7 @@ interface Options {
   only: Set<string> | null;
   scenarios: Set<string> | null;
   write: boolean;
+  out: string;
 }
 
 const THREADS = 1;
@@ -48,7 +50,7 @@ function readOptions(): Options {
   const { values } = parseArgs({ options: {
     short: { type: 'boolean', default: false }, duration: { type: 'string' }, warmup: { type: 'string' },
     connections: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' }, scenarios: { type: 'string' },
-    'no-write': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+    out: { type: 'string', default: 'latest' }, 'no-write': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
   } });
   if (values.help) { process.stdout.write(`${usage}\n`); process.exit(0); }
   const short = values.short || ['1', 'true', 'yes'].includes((process.env.BENCH_SHORT ?? '').toLowerCase());
@@ -73,6 +75,7 @@ function readOptions(): Options {
     only: list('only', values.only, systems),
     scenarios: list('scenarios', values.scenarios, scenarios),
     write: !values['no-write'],
+    out: /^[\w.-]+$/.test(values.out) ? values.out : (() => { throw new BenchAbort(`--out: a file name without a directory, got "${values.out}"`); })(),
   };
 }
 
@@ -269,10 +272,10 @@ async function main(): Promise<number> {
     if (opts.write) {
       const dir = join(root, 'bench/results');
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'latest.md'), md);
+      writeFileSync(join(dir, `${opts.out}.md`), md);
       const raw = cells.map((c) => ({ scenario: c.scenario.id, system: c.system.id, runs: c.runs }));
-      writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ startedAt, args, cpu: cpuModel(), node: process.version, tools, notes, load, cells: raw }, null, 1)}\n`);
-      say(`written to ${join(dir, 'latest.md')} and latest.json (raw runs)`);
+      writeFileSync(join(dir, `${opts.out}.json`), `${JSON.stringify({ startedAt, args, cpu: cpuModel(), node: process.version, tools, notes, load, cells: raw }, null, 1)}\n`);
+      say(`written to ${join(dir, `${opts.out}.md`)} and ${opts.out}.json (raw runs)`);
     }
     return 0;
   } finally {
