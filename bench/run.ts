@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -93,6 +94,14 @@ function checkPlatform(): string[] {
   const tck = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim());
   if (Number.isInteger(tck) && tck > 0) setClockTicks(tck);
   return notes;
+}
+
+function canBindIpv6Loopback(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(0, '::1', () => server.close(() => resolve(true)));
+  });
 }
 
 function mintToken(scope: string): string {
@@ -204,6 +213,9 @@ async function main(): Promise<number> {
   say(`node ${process.version}, ${cpuModel()}, load average ${load.map((x) => x.toFixed(2)).join(' ')}`);
   if (load[0]! > 0.5) say(`Note: the machine is not idle (load ${load[0]!.toFixed(2)}): numbers will be noisy; compare rows of this run, prefer ratios and req per CPU-s`);
 
+  if (specs.some((s) => s.peer) && !(await canBindIpv6Loopback())) {
+    throw new BenchAbort('the peers (nginx, HAProxy, fast-gateway) are checked to refuse a client outside their allow-list through a second listener on [::1], and [::1] cannot be bound here (IPv6 disabled?); enable IPv6 loopback or leave the peers out: --only direct,bare,public,key,jwt,refusal');
+  }
   const needed = ['wrk', ...new Set(specs.flatMap((s) => s.needs ?? []))];
   ensureTools(needed, (l) => say(`bench: ${l}`));
   const tools = needed.map((t) => `${t}: ${version(t)}`);

@@ -34,6 +34,8 @@ export interface ServerSpec {
   readonly id: string;
   /** Debian tools this server needs. */
   readonly needs?: readonly string[];
+  /** A peer: checked through a second listener on [::1]. */
+  readonly peer?: boolean;
   /** Pinpoint: its call log is counted at the end. */
   readonly pinpoint?: boolean;
   readonly stopSignal?: NodeJS.Signals;
@@ -86,7 +88,7 @@ function nginxConfig(env: Env, port: number, port6: number): string {
 
 function haproxyServer(id: string, jwt: boolean): ServerSpec {
   return {
-    id, needs: ['haproxy'],
+    id, needs: ['haproxy'], peer: true,
     start(env, port, port6) {
       const log = join(env.tmp, `${id}.log`);
       // The per-request log goes to a file (a pipe to this script would cost this script CPU).
@@ -104,7 +106,7 @@ export const servers: readonly ServerSpec[] = [
   pinpointServer('pinpoint-public', () => 'bench/configs/public.yaml'),
   pinpointServer('pinpoint-full', (env) => env.fullChainConfig),
   {
-    id: 'nginx', needs: ['nginx'], stopSignal: 'SIGQUIT',
+    id: 'nginx', needs: ['nginx'], stopSignal: 'SIGQUIT', peer: true,
     start(env, port, port6) {
       const file = nginxConfig(env, port, port6);
       return launch('nginx', SUT_CPU, 'nginx', ['-p', join(env.tmp, 'nginx'), '-c', file, '-e', join(env.tmp, 'nginx', 'error.log')]);
@@ -113,7 +115,7 @@ export const servers: readonly ServerSpec[] = [
   haproxyServer('haproxy', false),
   haproxyServer('haproxy-jwt', true),
   {
-    id: 'fast-gateway',
+    id: 'fast-gateway', peer: true,
     start: (env, port, port6) => launch('fast-gateway', SUT_CPU, node, ['bench/fast-gateway.ts', '--port', String(port), '--port6', String(port6), '--upstream', env.upstreamUrl, '--keys', env.keysFile]),
   },
 ];
