@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     upstream = launch('upstream', LOAD_CPU, node, ['bench/upstream.ts', '--port', String(upstreamPort)]);
     await waitReady(upstream, upstreamPort);
     const tokenRun = spawnSync(node, ['bin/pinpoint.js', 'token', '--sub', 'bench', '--scope', 'orders:read', '--ttl', '3600'], { cwd: root, encoding: 'utf8' });
-    const env: Env = { tmp, upstreamUrl: `http://127.0.0.1:${upstreamPort}`, token: tokenRun.stdout.trim(), ...writeKeyMaterial(tmp) };
+    const env: Env = { tmp, upstreamUrl: `http://127.0.0.1:${upstreamPort}`, token: tokenRun.stdout.trim(), expiredToken: '', otherScopeToken: '', ...writeKeyMaterial(tmp) };
     const port = await freePort();
     const dataDir = join(tmp, 'data');
     mkdirSync(dataDir);

@@ -104,8 +104,8 @@ function canBindIpv6Loopback(): Promise<boolean> {
   });
 }
 
-function mintToken(scope: string): string {
-  const r = spawnSync(node, ['bin/pinpoint.js', 'token', '--sub', 'bench', '--scope', scope, '--ttl', '7200'], { cwd: root, encoding: 'utf8' });
+function mintToken(scope: string, ttl = 7200): string {
+  const r = spawnSync(node, ['bin/pinpoint.js', 'token', '--sub', 'bench', '--scope', scope, '--ttl', String(ttl)], { cwd: root, encoding: 'utf8' });
   const token = r.stdout.trim();
   if (r.status !== 0 || token.split('.').length !== 3) throw new BenchAbort(`\`pinpoint token\` failed (exit ${r.status}):\n${tail(r.stderr)}`);
   return token;
@@ -230,7 +230,7 @@ async function main(): Promise<number> {
     const upstreamPort = await freePort();
     upstream = launch('upstream', LOAD_CPU, node, ['bench/upstream.ts', '--port', String(upstreamPort)]);
     await waitReady(upstream, upstreamPort);
-    const env: Env = { tmp, upstreamUrl: `http://127.0.0.1:${upstreamPort}`, token: mintToken('orders:read'), ...writeKeyMaterial(tmp) };
+    const env: Env = { tmp, upstreamUrl: `http://127.0.0.1:${upstreamPort}`, token: mintToken('orders:read'), expiredToken: mintToken('orders:read', -120), otherScopeToken: mintToken('reports:read'), ...writeKeyMaterial(tmp) };
     say(`upstream: bench/upstream.ts on ${env.upstreamUrl} (pid ${upstream.pid}, CPU ${LOAD_CPU})`);
 
     say('\nstarting and checking every system (a system that does not enforce its policy stops the run):');

@@ -17,6 +17,10 @@ export interface Env {
   readonly upstreamUrl: string;
   /** An RS256 token from `pinpoint token` (demo issuer), scope orders:read. */
   readonly token: string;
+  /** The same, expired 2 min before the run started (beyond the default 30 s clock-skew allowance). */
+  readonly expiredToken: string;
+  /** A valid token whose only scope is reports:read (GET /api/orders needs orders:read). */
+  readonly otherScopeToken: string;
   /** The 10k bench keys every keyed system knows, besides the writer key. */
   readonly manyKeys: readonly string[];
   /** Pinpoint's full-chain config with the 10k keys added, written at start. */
@@ -212,8 +216,10 @@ export const systems: readonly System[] = [
       const ok = await call(url, { headers: { authorization: `Bearer ${env.token}` } });
       expectAnswer('GET with the token', ok, 'ok');
       expectUpstreamBody('GET with the token', ok);
+      expectAnswer('GET with an expired token', await call(url, { headers: { authorization: `Bearer ${env.expiredToken}` } }), 401, 'credential_expired');
+      expectAnswer('GET with a token scoped reports:read', await call(url, { headers: { authorization: `Bearer ${env.otherScopeToken}` } }), 403, 'insufficient_scope');
       expectAnswer('POST with a token scoped orders:read', await call(url, { method: 'POST', headers: { authorization: `Bearer ${env.token}`, 'content-type': 'application/json' }, body: smallJson }), 403, 'insufficient_scope');
-      return ['tampered signature -> 401 token_signature_invalid', 'GET with token -> 200 with the upstream body', 'token without orders:write on POST -> 403 insufficient_scope'];
+      return ['tampered signature -> 401 token_signature_invalid', 'GET with token -> 200 with the upstream body', 'expired token -> 401 credential_expired', 'token without orders:read -> 403 insufficient_scope', 'token without orders:write on POST -> 403 insufficient_scope'];
     },
   },
   {
@@ -250,8 +256,10 @@ export const systems: readonly System[] = [
       expectUpstreamBody('haproxy-jwt: GET with the token', ok);
       expectAnswer('haproxy-jwt: GET with a tampered token', await call(url, bearer(flipped)), 401);
       expectAnswer('haproxy-jwt: GET without a token', await call(url), 401);
+      expectAnswer('haproxy-jwt: GET with an expired token', await call(url, bearer(env.expiredToken)), 401);
+      expectAnswer('haproxy-jwt: GET with a token scoped reports:read', await call(url, bearer(env.otherScopeToken)), 403);
       expectAnswer('haproxy-jwt: GET from ::1', await call(`${base6}/api/orders`, bearer(env.token)), 403);
-      return ['GET with token -> 200 with the upstream body', 'tampered signature -> 401', 'no token -> 401', 'from ::1 -> 403'];
+      return ['GET with token -> 200 with the upstream body', 'tampered signature -> 401', 'no token -> 401', 'expired token -> 401', 'token without orders:read -> 403', 'from ::1 -> 403'];
     },
   },
   {
