@@ -16,6 +16,7 @@ import { Upstream } from '../proxy/upstream.ts';
 import { RouteTable, RouteTableError, type Routable } from '../router/route-table.ts';
 import { ConfigError, type LoadedConfig, type PathSegment } from './load.ts';
 import type { GatewayConfig, PinpointConfig, RouteConfig } from './schema.ts';
+import type { CompiledTenancy } from '../policy/compile.ts';
 
 export interface CompiledRoute extends Routable {
   readonly upstream: Upstream;
@@ -41,6 +42,8 @@ export interface CompiledConfig {
   /** Header names redacted in traces besides the built-in ones (the API key header). */
   readonly secretHeaders: ReadonlySet<string>;
   readonly locate: LoadedConfig['locate'];
+  /** The tenancy state the chains were compiled with (null: no state store). */
+  readonly tenancy?: CompiledTenancy | null;
 }
 
 export interface CompileDeps {
@@ -48,6 +51,8 @@ export interface CompileDeps {
   readonly tokenCache: TokenCache;
   /** Upstreams of the running config: reused when their config is unchanged. */
   readonly previousUpstreams?: ReadonlyMap<string, Upstream> | undefined;
+  /** Authz checks from the tenancy state (subscription, access policy, ownership) for a route. */
+  readonly routeChecks?: ((route: RouteConfig, source: ConfigLocation) => readonly Check[]) | undefined;
 }
 
 /** Headers a client must not be able to set: the gateway writes them after authentication. */
@@ -126,6 +131,7 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
     const needsIdentity = (route.scopes || route.roles || route.auth.length > 0);
     if (route.auth.length === 0 && (route.scopes || route.roles)) fail(at('auth'), 'scopes or roles need an authenticator: set auth to [apiKey] and/or [jwt]');
     if (needsIdentity && route.auth.length > 0) checks.push(createAccountStatusCheck(directory, locate(at('auth'))));
+    if (deps.routeChecks && route.auth.length > 0) checks.push(...deps.routeChecks(route, locate(at())));
     if (route.scopes) checks.push(createScopeCheck({ ...requirements(route.scopes, at('scopes'), locate), source: locate(at('scopes')), realm: gw.realm }));
     if (route.roles) checks.push(createRoleCheck({ ...requirements(route.roles, at('roles'), locate), source: locate(at('roles')), realm: gw.realm }));
     if (route.rateLimit) {

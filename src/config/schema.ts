@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { adminSchema } from '../admin/config.ts';
+import { tenancySeedSections } from '../tenancy/model.ts';
 
 // The declarative configuration, validated at the edge. Inside the gateway only the
 // compiled form (config/compile.ts) is used; nothing here is read per request.
@@ -160,6 +162,9 @@ export const configSchema = z.strictObject({
   consumers: z.array(consumerSchema).default([]),
   issuers: z.array(issuerSchema).default([]),
   routes: z.array(routeSchema).default([]),
+  /** Tenancy seed (APIs, policies, subscriptions, resource owners): see docs/admin.md. */
+  ...tenancySeedSections,
+  admin: adminSchema.optional(),
   log: z.strictObject({
     maxPending: z.number().int().min(100).default(50000),
     flushIntervalMs: z.number().int().min(1).max(5000).default(50),

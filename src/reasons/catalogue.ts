@@ -149,6 +149,42 @@ export const reasons = {
     causes: ['the identity lacks the role the route requires for this method'],
     fixes: ['grant the role (in the token\'s roles claim or on the consumer)', 'check that the client uses the identity you expect'],
   },
+  tenant_mismatch: {
+    status: 403, layer: 'authz', title: 'The credential belongs to another tenant than this API',
+    hint: 'Use a credential issued by the tenant that publishes this API.',
+    causes: ['a key or app of one tenant used on another tenant\'s API', 'the client is configured for the wrong environment or organisation'],
+    fixes: ['use a key of a consumer in the API\'s tenant', 'publish the API with visibility public and subscribe the consumer, if cross-tenant use is intended'],
+  },
+  subscription_required: {
+    status: 403, layer: 'authz', title: 'The application is not subscribed to this API',
+    hint: 'Request a subscription to this API for your application.',
+    causes: ['the consumer never requested a subscription to the API', 'the subscription was rejected or revoked', 'the token maps to no consumer (unknown client id/subject)'],
+    fixes: ['request the subscription (admin API or `pinpoint subscription request`) and have the API owner approve it', 'ask the API owner why it was rejected or revoked', 'map the token subject to a consumer (jwtSubjects)'],
+  },
+  subscription_pending: {
+    status: 403, layer: 'authz', title: 'The subscription to this API is awaiting approval',
+    hint: 'Your subscription request is pending; retry once the API owner approves it.',
+    causes: ['the subscription was requested but not approved yet'],
+    fixes: ['approve it (admin API POST /v1/subscriptions/{id}/approve or `pinpoint subscription approve`)'],
+  },
+  no_access_policy: {
+    status: 403, layer: 'authz', title: 'No access policy applies to this identity',
+    hint: 'This identity has no access to this API; check that you use the intended client id or key.',
+    causes: ['the client uses another identity than the one its team set up (a staging key, another app\'s client id)', 'no policy was written for this consumer or its roles'],
+    fixes: ['switch the client to the identity the policies grant (`pinpoint explain` names similar allowed identities)', 'add a policy for the consumer or one of its roles'],
+  },
+  not_resource_owner: {
+    status: 403, layer: 'authz', title: 'Only the owner of this resource may do this',
+    hint: 'Only the resource\'s owner may modify it; act as its owner.',
+    causes: ['the caller is not the owner recorded for the resource', 'the resource has no recorded owner'],
+    fixes: ['call as the owning identity', 'transfer or record ownership (resource owners in the admin API) if it is wrong'],
+  },
+  api_version_retired: {
+    status: 410, layer: 'routing', title: 'This API version is retired',
+    hint: 'Move to the successor API named in the detail.',
+    causes: ['the client still calls an API version its owner retired'],
+    fixes: ['move the client to the successor version', 'set the API back to deprecated if callers need more time'],
+  },
   rate_limited: {
     status: 429, layer: 'limit', title: 'Too many requests',
     hint: 'Slow down and retry after the number of seconds in Retry-After.',

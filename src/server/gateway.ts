@@ -21,6 +21,9 @@ import { renderProblem, type Verbosity } from '../reasons/problem.ts';
 import { routeRequest } from '../pipeline/route-request.ts';
 import { recordConfigVersion } from '../store/sqlite/config-versions.ts';
 import { openDatabase } from '../store/sqlite/database.ts';
+import { SqliteStateStore } from '../store/sqlite/state-store.ts';
+import { TenancyRuntime } from '../tenancy/runtime.ts';
+import { basename } from 'node:path';
 import { rateLimitHeaders, sendProblem } from './respond.ts';
 import type { Logger } from './logger.ts';
 
@@ -32,6 +35,8 @@ export interface GatewayOptions {
   readonly port?: number | undefined;
   readonly host?: string | undefined;
   readonly counters?: CounterStore;
+  /** Other instances' state changes are picked up within this many ms (default 1000). */
+  readonly statePollMs?: number;
 }
 
 export interface ReloadResult {
@@ -45,6 +50,8 @@ export interface Gateway {
   readonly port: number;
   readonly url: string;
   readonly writer: CallLogWriter;
+  /** The tenancy state store and its compiled form (admin API, explain). */
+  readonly tenancy: TenancyRuntime;
   current(): CompiledConfig;
   reload(): ReloadResult;
   close(): Promise<void>;
@@ -62,12 +69,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const db: DatabaseSync = openDatabase(options.databaseFile);
   const counters = options.counters ?? new LocalCounterStore();
   const tokenCache = new TokenCache();
+  const tenancy = await TenancyRuntime.open(new SqliteStateStore(options.databaseFile), basename(options.configFile));
   const compile = (previous: ReadonlyMap<string, Upstream> | undefined): CompiledConfig => {
-    const loaded = loadConfigFile(options.configFile);
+    const yaml = loadConfigFile(options.configFile);
+    tenancy.seedFrom(yaml.config);
+    const loaded = tenancy.overlay(yaml);
     // Compile with a provisional number first so a broken config never takes a version.
-    const compiled = compileConfig(loaded, 0, { counters, tokenCache, previousUpstreams: previous });
-    const version = recordConfigVersion(db, loaded.hash, loaded.file, loaded.text, Date.now());
-    return { ...compiled, version };
+    const compiled = compileConfig(loaded, 0, { counters, tokenCache, previousUpstreams: previous, routeChecks: (r, src) => tenancy.routeChecks(r, src) });
+    const version = recordConfigVersion(db, yaml.hash, yaml.file, yaml.text, Date.now());
+    return { ...compiled, version, tenancy: tenancy.compiled };
   };
   const live: Live = { config: compile(undefined) };
   for (const up of live.config.upstreams.values()) up.startHealthChecks();
@@ -145,6 +155,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   };
 
+  // A state change (admin API, another instance) recompiles the chains and swaps them in.
+  tenancy.onChange(() => { reload(); });
+  tenancy.startPolling(options.statePollMs ?? 1000);
+
   const close = async (): Promise<void> => {
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
@@ -153,11 +167,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await writer.close();
     await Promise.all([...live.config.upstreams.values(), ...retired].map((u) => u.close()));
     counters.close();
+    await tenancy.close();
     db.close();
     logger.info({ event: 'gateway_stopped', written: writer.stats.written, dropped: writer.stats.dropped }, `gateway stopped; call log: ${writer.stats.written} written, ${writer.stats.dropped} dropped`);
   };
 
-  return { server, port: address.port, url: `http://${host}:${address.port}`, writer, current: () => live.config, reload, close };
+  return { server, port: address.port, url: `http://${host}:${address.port}`, writer, tenancy, current: () => live.config, reload, close };
 }
 
 function handleRequest(config: CompiledConfig, writer: CallLogWriter, req: IncomingMessage, res: ServerResponse): void {
@@ -305,7 +320,7 @@ function buildTrace(base: Base, route: CompiledRoute | null, path: string, ctx: 
   const id = ctx?.identity ?? null;
   const len = req.headers['content-length'];
   return {
-    requestId: base.requestId, ts: base.now, configVersion: config.version, routeId: route?.id ?? null,
+    requestId: base.requestId, ts: base.now, configVersion: config.version, ...(config.tenancy ? { stateVersion: config.tenancy.stateVersion } : {}), routeId: route?.id ?? null,
     method: base.method, path, query: base.query.slice(0, 512), host: req.headers.host ?? null,
     clientIp: base.client.ip, peerIp: base.peerIp, clientIpVia: base.client.via,
     status, code, answeredBy, deniedBy,
