@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { demoConfigYaml } from '../demo/demo-config.ts';
 import { startEchoServer } from '../demo/echo-upstream.ts';
+import { startAdminIfConfigured } from '../admin/start.ts';
 import { createLogger } from '../server/logger.ts';
 import { portOption, runUntilSignalled, startOrExplain } from './serve.ts';
 
@@ -11,7 +12,7 @@ export const demoUsage = `pinpoint demo [--port N] [--data-dir DIR] [--reset]
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
-    port: { type: 'string' }, 'data-dir': { type: 'string' }, reset: { type: 'boolean', default: false }, 'echo-port': { type: 'string' },
+    port: { type: 'string' }, 'data-dir': { type: 'string' }, reset: { type: 'boolean', default: false }, 'echo-port': { type: 'string' }, 'admin-port': { type: 'string' },
   } });
   const port = portOption(values.port ?? process.env.PORT) ?? 8080;
   const echoPort = portOption(values['echo-port']) ?? (port === 0 ? 0 : port + 2);
@@ -27,12 +28,14 @@ export async function demoCommand(argv: string[]): Promise<number> {
   process.env.PINPOINT_DEMO_ECHO_URL = echo.url;
   const gateway = await startOrExplain(logger, { configFile, databaseFile: join(dataDir, 'pinpoint.db'), port });
   if (!gateway) { echo.server.close(); return 1; }
+  const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), portOption(values['admin-port']) ?? (port === 0 ? 0 : port + 1));
   const g = gateway.url;
   process.stdout.write([
     '',
     `Pinpoint demo — the 403 playground`,
     `  gateway        ${g}`,
     `  echo upstream  ${echo.url}`,
+    ...(admin ? [`  admin API      ${admin.url}   (Authorization: Bearer adm_demo_operator | adm_demo_acme | adm_demo_auditor; ${admin.url}/openapi.json)`] : []),
     `  config         ${configFile} (edit it: the gateway reloads it)`,
     `  data           ${dataDir}`,
     '',
@@ -42,6 +45,6 @@ export async function demoCommand(argv: string[]): Promise<number> {
     `  npx pinpoint explain <X-Request-Id of the 403>${values['data-dir'] ? ` --data-dir ${dataDir}` : ''}`,
     '',
   ].join('\n') + '\n');
-  runUntilSignalled(gateway, logger, configFile, () => new Promise((r) => echo.server.close(() => r())));
+  runUntilSignalled(gateway, logger, configFile, async () => { await admin?.close(); await new Promise<void>((r) => echo.server.close(() => r())); });
   return 0;
 }

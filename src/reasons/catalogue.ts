@@ -185,6 +185,36 @@ export const reasons = {
     causes: ['the client still calls an API version its owner retired'],
     fixes: ['move the client to the successor version', 'set the API back to deprecated if callers need more time'],
   },
+  admin_unauthenticated: {
+    status: 401, layer: 'authn', title: 'The admin API needs a valid admin token',
+    hint: 'Send an admin token as Authorization: Bearer <token>.',
+    causes: ['no Authorization header on an admin API call', 'a data-plane API key or an unknown token sent to the admin API'],
+    fixes: ['send an admin token (admin.tokens in the config)', 'use an admin token, not an API key: the admin API has its own credentials'],
+  },
+  admin_forbidden: {
+    status: 403, layer: 'authz', title: 'This admin role may not do this',
+    hint: 'Your admin token does not allow this operation; ask an operator.',
+    causes: ['an auditor token used for a change', 'a tenant admin acting on another tenant or on tenants themselves'],
+    fixes: ['use an operator or the tenant\'s admin token', 'ask an operator to make the change'],
+  },
+  admin_invalid_request: {
+    status: 400, layer: 'request', title: 'The admin request is not valid',
+    hint: 'Fix the fields listed in errors (each with its JSON pointer) and retry.',
+    causes: ['a field missing, of the wrong type or out of range', 'a reference to an entity that does not exist', 'a body that is not JSON'],
+    fixes: ['correct the field named by the error path', 'create the referenced entity first', 'send Content-Type: application/json with a JSON body'],
+  },
+  admin_not_found: {
+    status: 404, layer: 'routing', title: 'No such admin resource',
+    hint: 'Check the id; entities of other tenants are not visible to a tenant admin.',
+    causes: ['a typo in the id', 'the entity belongs to another tenant', 'the entity was deleted'],
+    fixes: ['list the resources to find the id', 'use an operator token if the entity is another tenant\'s', 'look at the audit trail for its deletion'],
+  },
+  admin_conflict: {
+    status: 409, layer: 'request', title: 'The change conflicts with the current state',
+    hint: 'Reload the resource and retry the change.',
+    causes: ['the id is already taken', 'another admin changed the entity meanwhile', 'the entity is still referenced (e.g. a tenant with consumers)'],
+    fixes: ['choose another id or update the existing entity', 'read it again and reapply the change', 'delete or move the dependants first'],
+  },
   rate_limited: {
     status: 429, layer: 'limit', title: 'Too many requests',
     hint: 'Slow down and retry after the number of seconds in Retry-After.',
