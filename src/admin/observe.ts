@@ -149,8 +149,10 @@ export function observeRoutes(): AdminRoute[] {
         const flips = [];
         for (const t of traces) {
           const path = routePath(call, t.routeId);
-          const a = redecide(t, now, path);
-          const b = redecide(t, proposed, path);
+          // Both sides judged as of now: only the proposed change can make them differ.
+          const at = Date.now();
+          const a = redecide(t, now, path, at);
+          const b = redecide(t, proposed, path, at);
           if (a.allowed !== b.allowed || a.code !== b.code) flips.push({ requestId: t.requestId, method: t.method, path: t.path, consumer: t.identity?.consumerId ?? null, now: a, proposed: b });
         }
         return { status: 200, body: { stateVersion: now.stateVersion, evaluated: traces.length, flips } };

@@ -53,6 +53,8 @@ export interface CompileDeps {
   readonly previousUpstreams?: ReadonlyMap<string, Upstream> | undefined;
   /** Authz checks from the tenancy state (subscription, access policy, ownership) for a route. */
   readonly routeChecks?: ((route: RouteConfig, source: ConfigLocation) => readonly Check[]) | undefined;
+  /** Checks about the addressed resource (ownership), run after scopes and roles. */
+  readonly resourceChecks?: ((route: RouteConfig, source: ConfigLocation) => readonly Check[]) | undefined;
 }
 
 /** Headers a client must not be able to set: the gateway writes them after authentication. */
@@ -134,6 +136,7 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
     if (deps.routeChecks && route.auth.length > 0) checks.push(...deps.routeChecks(route, locate(at())));
     if (route.scopes) checks.push(createScopeCheck({ ...requirements(route.scopes, at('scopes'), locate), source: locate(at('scopes')), realm: gw.realm }));
     if (route.roles) checks.push(createRoleCheck({ ...requirements(route.roles, at('roles'), locate), source: locate(at('roles')), realm: gw.realm }));
+    if (deps.resourceChecks && route.auth.length > 0) checks.push(...deps.resourceChecks(route, locate(at())));
     if (route.rateLimit) {
       const rl = route.rateLimit;
       if (rl.algorithm === 'sliding-log' && rl.limit > 100_000) fail(at('rateLimit', 'limit'), 'sliding-log keeps one timestamp per request: use gcra above 100000 per window');

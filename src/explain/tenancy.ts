@@ -50,7 +50,8 @@ export function paramsOf(template: string, path: string): Record<string, string>
 }
 
 /** The tenancy part of the decision (key status, account, subscription, policy, ownership) under a compiled state. */
-export function redecide(t: TraceRecord, c: CompiledTenancy, routePath: string | null): Redecision {
+/** `at`: the moment key validity is judged (a later version is judged as of its own time). */
+export function redecide(t: TraceRecord, c: CompiledTenancy, routePath: string | null, at: number = t.ts): Redecision {
   const e = c.state.entities;
   const keyId = keyIdOf(t);
   let consumerId = t.identity?.consumerId ?? null;
@@ -59,8 +60,8 @@ export function redecide(t: TraceRecord, c: CompiledTenancy, routePath: string |
   if (keyId) {
     const key = e.key.get(keyId);
     if (!key) return { allowed: false, code: 'credential_unknown', decidedBy: `key ${keyId} (absent)` };
-    if (key.data.revokedAt && Date.parse(key.data.revokedAt) <= t.ts) return { allowed: false, code: 'credential_revoked', decidedBy: `key ${keyId}@v${key.version}` };
-    if (key.data.expiresAt && Date.parse(key.data.expiresAt) <= t.ts) return { allowed: false, code: 'credential_expired', decidedBy: `key ${keyId}@v${key.version}` };
+    if (key.data.revokedAt && Date.parse(key.data.revokedAt) <= at) return { allowed: false, code: 'credential_revoked', decidedBy: `key ${keyId}@v${key.version}` };
+    if (key.data.expiresAt && Date.parse(key.data.expiresAt) <= at) return { allowed: false, code: 'credential_expired', decidedBy: `key ${keyId}@v${key.version}` };
     consumerId = key.data.consumer;
     roles = key.data.roles;
     scopes = key.data.scopes;
@@ -103,7 +104,7 @@ export async function laterFlip(store: StateStore, t: TraceRecord, routePath: st
   for (const v of later) {
     const these = changes.filter((c) => c.version === v.version);
     snapshot = { version: v.version, at: v.at, entities: applyChanges(snapshot.entities, these, v.version) };
-    const d = redecide(t, compileTenancy(snapshot), routePath);
+    const d = redecide(t, compileTenancy(snapshot), routePath, Math.max(t.ts, v.at));
     if (d.allowed === refused) return { version: v.version, at: v.at, decision: d };
   }
   return null;

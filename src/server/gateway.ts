@@ -75,7 +75,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     tenancy.seedFrom(yaml.config);
     const loaded = tenancy.overlay(yaml);
     // Compile with a provisional number first so a broken config never takes a version.
-    const compiled = compileConfig(loaded, 0, { counters, tokenCache, previousUpstreams: previous, routeChecks: (r, src) => tenancy.routeChecks(r, src) });
+    const compiled = compileConfig(loaded, 0, { counters, tokenCache, previousUpstreams: previous, routeChecks: (r, src) => tenancy.routeChecks(r, src), resourceChecks: (r, src) => tenancy.resourceChecks(r, src) });
     const version = recordConfigVersion(db, yaml.hash, yaml.file, yaml.text, Date.now());
     return { ...compiled, version, tenancy: tenancy.compiled };
   };

@@ -175,8 +175,15 @@ export class TenancyRuntime {
     if (!api || route.auth.length === 0) return [];
     const checks: Check[] = [createSubscriptionCheck(t, api, source)];
     if (api.data.policies === 'enforce') checks.push(createAccessPolicyCheck(t, api, route.id, source));
-    if (api.data.ownership.some((r) => r.routes.includes(route.id))) checks.push(createOwnershipCheck(t, api, route.id, source));
     return checks;
+  }
+
+  /** Owner-only rules run after the scope check: a read-only key is told about its scope first. */
+  resourceChecks(route: RouteConfig, source: ConfigLocation): Check[] {
+    const t = this.compiledState;
+    const api = t.apiByRoute.get(route.id);
+    if (!api || route.auth.length === 0 || !api.data.ownership.some((r) => r.routes.includes(route.id))) return [];
+    return [createOwnershipCheck(t, api, route.id, source)];
   }
 
   async close(): Promise<void> {
