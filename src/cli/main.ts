@@ -5,6 +5,8 @@ import { reasonsCommand, reasonsUsage } from './reasons.ts';
 import { serveCommand, serveUsage, UsageError } from './serve.ts';
 import { simulateCommand, simulateUsage } from './simulate.ts';
 import { tokenCommand, tokenUsage } from './token.ts';
+import { applyCommand, applyUsage, exportCommand, exportUsage } from './apply.ts';
+import { subscriptionCommand, subscriptionUsage, whoCanCommand, whoCanUsage } from './subscription.ts';
 
 const verbs: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
   serve: { run: serveCommand, usage: serveUsage },
@@ -14,6 +16,10 @@ const verbs: Record<string, { run: (argv: string[]) => Promise<number>; usage: s
   simulate: { run: simulateCommand, usage: simulateUsage },
   token: { run: tokenCommand, usage: tokenUsage },
   key: { run: keyCommand, usage: keyUsage },
+  apply: { run: applyCommand, usage: applyUsage },
+  export: { run: exportCommand, usage: exportUsage },
+  subscription: { run: subscriptionCommand, usage: subscriptionUsage },
+  'who-can': { run: whoCanCommand, usage: whoCanUsage },
 };
 
 function usage(): string {
