@@ -86,3 +86,10 @@ test('subscription approve lets a pending consumer in; who-can lists who may cal
   assert.match(who.stdout, /no\s+acme-stranger\s+subscription_required/);
   assert.doesNotMatch(who.stdout, /globex-app/, 'another tenant\'s consumers are not candidates');
 });
+
+test('simulate decides with the tenancy state of the data directory, as the gateway does', () => {
+  const s = cli('simulate', '--path', '/shop/items', '--key', keys.reportsStaging);
+  assert.equal(s.status, 0, s.stderr);
+  assert.match(s.stdout, /DENY 403 no_access_policy at "access-policy"/);
+  assert.match(cli('simulate', '--path', '/shop/items', '--key', keys.buyer).stdout, /decision\s+ALLOW/);
+});
