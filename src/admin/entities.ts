@@ -145,7 +145,10 @@ export function crudRoutes<K extends EntityKind>(spec: CrudSpec<K>): AdminRoute[
         if (call.body === null || typeof call.body !== 'object' || Array.isArray(call.body)) throw new AdminError('admin_invalid_request', 'The body must be a JSON object.', [{ path: '', message: 'expected an object' }]);
         const patch = call.body as Record<string, unknown>;
         if (patch.id !== undefined && patch.id !== existing.id) throw new AdminError('admin_invalid_request', 'The id cannot change.', [{ path: '/id', message: 'immutable' }]);
-        const data = validate(schema, { ...(existing.data as object), ...patch });
+        const merged: Record<string, unknown> = { ...(existing.data as object), ...patch };
+        // The Deprecation header needs the moment of deprecation: recorded when the status changes.
+        if (kind === 'api' && merged.status === 'deprecated' && (existing.data as { status?: string }).status !== 'deprecated' && patch.deprecatedAt === undefined) merged.deprecatedAt = new Date().toISOString();
+        const data = validate(schema, merged);
         const d = data as unknown as { tenant?: string };
         if (d.tenant !== undefined) assertCanWrite(call.principal, d.tenant);
         checkReferences(kind, data, stateOf(call), call);

@@ -27,7 +27,7 @@ export function createSubscriptionCheck(tenancy: CompiledTenancy, api: Stored<'a
           return {
             kind: 'deny', code: 'api_version_retired', rule, evidence: { ...base, successor: api.data.successor ?? null },
             detail: `API ${api.id} version ${api.data.version} is retired${api.data.successor ? `; use its successor ${api.data.successor}` : ''}.`,
-            ...(api.data.successor ? { headers: { link: `<urn:pinpoint:api:${api.data.successor}>; rel="successor-version"` } } : {}),
+            ...(api.data.successor || api.data.successorLink ? { headers: { link: `<${api.data.successorLink ?? `urn:pinpoint:api:${api.data.successor}`}>; rel="successor-version"` } } : {}),
           };
         case 'tenant_mismatch':
           return {

@@ -18,6 +18,8 @@ export interface CompiledTenancy {
   readonly policySubjects: ReadonlySet<string>;
   /** `source:resourceId` -> owner record. */
   readonly owners: ReadonlyMap<string, Stored<'owner'>>;
+  /** Response headers of routes of deprecated APIs (Deprecation, Sunset, Link), built once per version. */
+  readonly lifecycleHeaders: ReadonlyMap<string, readonly [string, string][]>;
 }
 
 export const subjectKeysOf = (consumerId: string | null, roles: Iterable<string>): string[] => {
@@ -55,7 +57,23 @@ export function compileTenancy(state: StateSnapshot): CompiledTenancy {
   for (const list of policies.values()) list.sort((a, b) => (a.data.effect === b.data.effect ? a.id.localeCompare(b.id) : a.data.effect === 'deny' ? -1 : 1));
   const owners = new Map<string, Stored<'owner'>>();
   for (const o of e.owner.values()) owners.set(o.id, o);
-  return { stateVersion: state.version, at: state.at, state, apiByRoute, subscriptions, policies, policySubjects, owners };
+  const lifecycleHeaders = new Map<string, [string, string][]>();
+  for (const api of e.api.values()) {
+    if (api.data.status !== 'deprecated') continue;
+    const headers = deprecationHeaders(api.data, state.at);
+    for (const r of api.data.routes) lifecycleHeaders.set(r, headers);
+  }
+  return { stateVersion: state.version, at: state.at, state, apiByRoute, subscriptions, policies, policySubjects, owners, lifecycleHeaders };
+}
+
+/** RFC 9745 Deprecation (a structured date), RFC 8594 Sunset (an HTTP date) and a successor-version Link (RFC 5829). */
+export function deprecationHeaders(api: Api, fallbackAt: number): [string, string][] {
+  const since = api.deprecatedAt ? Date.parse(api.deprecatedAt) : fallbackAt;
+  const headers: [string, string][] = [['deprecation', `@${Math.floor(since / 1000)}`]];
+  if (api.sunset) headers.push(['sunset', new Date(api.sunset).toUTCString()]);
+  const link = api.successorLink ?? (api.successor ? `urn:pinpoint:api:${api.successor}` : null);
+  if (link) headers.push(['link', `<${link}>; rel="successor-version"`]);
+  return headers;
 }
 
 export function apiOf(t: CompiledTenancy, routeId: string): Api | null {

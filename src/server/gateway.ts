@@ -257,7 +257,7 @@ function afterChain(base: Base, route: CompiledRoute, ctx: RequestContext, outco
   }
   const path = (route.upstreamPath ? substitute(route.upstreamPath, ctx.params) : ctx.path) + base.query;
   if (req.headers.expect !== undefined && req.headers.expect.toLowerCase() === '100-continue') res.writeContinue();
-  const responseHeaders: [string, string][] = [['x-request-id', base.requestId], ...rateLimitHeaders(ctx.rateLimits)];
+  const responseHeaders: [string, string][] = [['x-request-id', base.requestId], ...rateLimitHeaders(ctx.rateLimits), ...(config.tenancy?.lifecycleHeaders.get(route.id) ?? [])];
   forward({
     upstream: route.upstream, method: ctx.method, path, headers, request: req, hasBody: hasBody(req),
     maxBodyBytes: route.maxBodyBytes, responseHeaders, captureErrorBytes: config.raw.log.captureUpstreamErrorBytes,

@@ -53,7 +53,13 @@ export const apiEntity = z.strictObject({
   visibility: z.enum(['tenant', 'public']).default('tenant'),
   /** When true every caller also needs an allowing access policy. */
   policies: z.enum(['enforce', 'off']).default('enforce'),
+  /** The API that replaces this one (named in 410 answers and in the Link header). */
   successor: ident.optional(),
+  /** A URL or path of the successor's documentation or endpoint, for the Link header of a deprecated API. */
+  successorLink: z.string().min(1).max(500).optional(),
+  /** When it was deprecated (Deprecation header, RFC 9745); set by the admin API when status becomes deprecated. */
+  deprecatedAt: isoTime.optional(),
+  /** When it will be retired (Sunset header, RFC 8594). */
   sunset: isoTime.optional(),
   /** Owner-only rules: on these routes and methods, only the resource's owner may act. */
   ownership: z.array(z.strictObject({

@@ -108,12 +108,26 @@ describe('resource ownership', () => {
 });
 
 describe('API lifecycle', () => {
+  test('a deprecated API still answers, with Deprecation, Sunset and a successor Link', async () => {
+    const r = await env.adm('PATCH', '/v1/apis/stock', tokens.globex, { status: 'deprecated', sunset: '2027-01-31T00:00:00Z', successorLink: '/v2/stock' });
+    assert.equal(r.status, 200, r.text);
+    const deprecatedAt = Date.parse((r.json.item as { data: { deprecatedAt: string } }).data.deprecatedAt);
+    assert.ok(Math.abs(deprecatedAt - Date.now()) < 60_000, 'the moment of deprecation is recorded');
+    const a = await env.get('/stock', keys.globex);
+    assert.equal(a.status, 200);
+    assert.equal(a.headers.get('deprecation'), `@${Math.floor(deprecatedAt / 1000)}`);
+    assert.equal(a.headers.get('sunset'), 'Sun, 31 Jan 2027 00:00:00 GMT');
+    assert.equal(a.headers.get('link'), '</v2/stock>; rel="successor-version"');
+    assert.equal((await env.get('/shop/items', keys.buyer)).headers.get('deprecation'), null, 'other APIs are not marked');
+  });
+
   test('a retired API answers 410 api_version_retired naming its successor', async () => {
     const r = await env.adm('PATCH', '/v1/apis/stock', tokens.globex, { status: 'retired', successor: 'stock' });
     assert.equal(r.status, 200, r.text);
     const a = await env.get('/stock', keys.globex);
     assertProblem(a, 410, 'api_version_retired');
     assert.match(a.json.detail as string, /successor stock/);
+    assert.equal(a.headers.get('link'), '</v2/stock>; rel="successor-version"');
     assert.equal((await env.adm('PATCH', '/v1/apis/stock', tokens.globex, { status: 'published' })).status, 200);
     assert.equal((await env.get('/stock', keys.globex)).status, 200);
   });
