@@ -1,7 +1,7 @@
 import { hashApiKey } from '../credentials/directory.ts';
 import { stringify } from 'yaml';
 import { demoIssuer, demoIssuerPublicJwk, demoKeys } from './demo-keys.ts';
-import { demoAdminTokens, demoGlobexRoute, demoTenancyConsumers, demoTenancyKeys, demoTenancySections } from './demo-tenancy.ts';
+import { demoAdminTokens, demoGlobexRoute, demoPlaygroundRoute, demoTenancyConsumers, demoTenancyKeys, demoTenancySections } from './demo-tenancy.ts';
 
 const day = 24 * 3600 * 1000;
 const key = (plain: string, id: string, scopes: string[], extra: Record<string, string> = {}) => ({
@@ -51,6 +51,7 @@ export function demoConfigYaml(now: number): string {
       { id: 'backend-forbidden', path: '/api/backend-forbidden', methods: ['POST'], upstream: 'echo', auth: ['apiKey'] },
       { id: 'public-health', path: '/api/public/health', methods: ['GET'], upstream: 'echo' },
       demoGlobexRoute,
+      demoPlaygroundRoute,
     ],
     ...demoTenancySections(),
   };

@@ -32,6 +32,9 @@ export function demoTenancyConsumers() {
   ];
 }
 
+/** A route in no API yet: the README's "operate it" walk-through publishes it as a new tenant's API. */
+export const demoPlaygroundRoute = { id: 'playground', path: '/playground/widgets', methods: ['GET'], upstream: 'echo', auth: ['apiKey'] };
+
 export const demoGlobexRoute = { id: 'globex-inventory', path: '/globex/inventory', methods: ['GET'], upstream: 'echo', auth: ['apiKey'], scopes: { GET: ['inventory:read'] } };
 
 const ordersRoutes = ['orders', 'order', 'internal-report', 'limited', 'backend-forbidden', 'public-health'];

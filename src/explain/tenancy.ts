@@ -180,6 +180,10 @@ export async function tenancyFindings(store: StateStore, t: TraceRecord, routePa
   }
   if (t.code === 'not_resource_owner') out.push(`Owner-only rule ${String(ev?.rule)}: resource ${String(ev?.resource)} is owned by ${ev?.owner === null ? 'nobody on record' : String(ev?.owner)}; the request was made as ${String(ev?.caller)}.`);
   if (t.code === 'subscription_pending') out.push(`Subscription ${String(ev?.subscription)} is requested, not approved: the API's tenant approves it (POST /v1/subscriptions/${String(ev?.subscription)}/approve on the admin API).`);
+  if ((t.code === 'subscription_required' || t.code === 'subscription_pending') && typeof ev?.subscription === 'string') {
+    const last = (await store.audit({ kind: 'subscription', id: ev.subscription, limit: 50 })).find((e) => e.version <= t.stateVersion!);
+    if (last) out.push(`Subscription ${ev.subscription} was last changed in v${last.version} by ${last.actor.id} (${last.actor.role}) at ${new Date(last.at).toISOString()}: ${last.summary}.`);
+  }
   if (t.code === 'tenant_mismatch') out.push(`The caller belongs to tenant ${String(ev?.tenant)}; API ${String(ev?.api)} belongs to ${String(ev?.api_tenant)} and is not public.`);
   const flip = await laterFlip(store, t, routePath);
   const decided = `${t.code ? 'denied' : 'allowed'} under state v${t.stateVersion}`;

@@ -159,7 +159,7 @@ export const reasons = {
     status: 403, layer: 'authz', title: 'The application is not subscribed to this API',
     hint: 'Request a subscription to this API for your application.',
     causes: ['the consumer never requested a subscription to the API', 'the subscription was rejected or revoked', 'the token maps to no consumer (unknown client id/subject)'],
-    fixes: ['request the subscription (admin API or `pinpoint subscription request`) and have the API owner approve it', 'ask the API owner why it was rejected or revoked', 'map the token subject to a consumer (jwtSubjects)'],
+    fixes: ['request the subscription (admin API POST /v1/subscriptions) and have the API owner approve it (`pinpoint subscription approve`)', 'ask the API owner why it was rejected or revoked', 'map the token subject to a consumer (jwtSubjects)'],
   },
   subscription_pending: {
     status: 403, layer: 'authz', title: 'The subscription to this API is awaiting approval',
