@@ -10,6 +10,8 @@ export function createOwnershipCheck(tenancy: CompiledTenancy, api: Stored<'api'
     phase: 'authz',
     source,
     evaluate(ctx: RequestContext): Verdict {
+      // Only `simulate --skip authn` reaches here without an identity: nobody to decide about. Live traffic always has one.
+      if (ctx.identity === null && ctx.dryRun) return { kind: 'continue', evidence: { identity: null } };
       const subject = ctx.identity?.subject ?? '';
       const d = decideOwnership(tenancy, api, routeId, ctx.method, ctx.params, subject);
       if (d.outcome === 'not_applicable') return { kind: 'continue' };

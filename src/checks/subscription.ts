@@ -16,6 +16,8 @@ export function createSubscriptionCheck(tenancy: CompiledTenancy, api: Stored<'a
     phase: 'authz',
     source,
     evaluate(ctx: RequestContext): Verdict {
+      // Only `simulate --skip authn` reaches here without an identity: nobody to decide about. Live traffic always has one.
+      if (ctx.identity === null && ctx.dryRun) return { kind: 'continue', evidence: { identity: null } };
       const identity = ctx.identity;
       const caller = { consumerId: identity?.consumerId ?? null, tenantId: identity?.tenantId ?? null };
       const d = decideSubscription(tenancy, api, caller);

@@ -1,4 +1,3 @@
-import { Agent } from 'undici';
 import { hashApiKey } from '../../src/credentials/directory.ts';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.ts';
 import { silentLogger } from '../../src/server/logger.ts';
@@ -57,10 +56,6 @@ export function tenancyConfig(upstreamUrl: string) {
   };
 }
 
-// A fresh connection per call: the CLI tests block this process in spawnSync for seconds,
-// long enough for the server to close an idle keep-alive socket the client would reuse.
-const noReuse = new Agent({ pipelining: 0 });
-
 export interface TenancyEnv {
   readonly gw: TestGateway;
   readonly admin: AdminServer;
@@ -78,9 +73,9 @@ export async function startTenancyEnv(): Promise<TenancyEnv> {
   const admin = await startAdminServer({ gateway: gw.gateway, databaseFile: gw.databaseFile, tokens: gw.gateway.current().raw.admin!.tokens, port: 0, logger: silentLogger });
   return {
     gw, admin, upstream,
-    get: (path, key, init = {}) => call(`${gw.url}${path}`, { ...init, dispatcher: noReuse, headers: { ...(key ? { 'x-api-key': key } : {}), ...(init.headers as Record<string, string> | undefined) } }),
+    get: (path, key, init = {}) => call(`${gw.url}${path}`, { ...init, headers: { ...(key ? { 'x-api-key': key } : {}), ...(init.headers as Record<string, string> | undefined) } }),
     adm: (method, path, token, body) => call(`${admin.url}${path}`, {
-      method, dispatcher: noReuse, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     }),
     async close() { await admin.close(); await gw.close(); await upstream.close(); },
