@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { DatabaseSync } from 'node:sqlite';
 import { compileConfig, type CompiledConfig, type CompiledRoute } from '../config/compile.ts';
-import { ConfigError, loadConfigFile } from '../config/load.ts';
+import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.ts';
 import { TokenCache } from '../checks/jwt.ts';
 import type { CounterStore } from '../limits/counter-store.ts';
 import { LocalCounterStore } from '../limits/local-counter-store.ts';
@@ -70,12 +70,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const counters = options.counters ?? new LocalCounterStore();
   const tokenCache = new TokenCache();
   const tenancy = await TenancyRuntime.open(new SqliteStateStore(options.databaseFile), basename(options.configFile));
-  const compile = (previous: ReadonlyMap<string, Upstream> | undefined): CompiledConfig => {
-    const yaml = loadConfigFile(options.configFile);
-    tenancy.seedFrom(yaml.config);
-    const loaded = tenancy.overlay(yaml);
-    // Compile with a provisional number first so a broken config never takes a version.
-    const compiled = compileConfig(loaded, 0, { counters, tokenCache, previousUpstreams: previous, routeChecks: (r, src) => tenancy.routeChecks(r, src), resourceChecks: (r, src) => tenancy.resourceChecks(r, src) });
+  // A state change recompiles with the last good file, so a broken edit on disk cannot hold admin changes back.
+  let lastYaml: LoadedConfig | null = null;
+  const compile = (previous: ReadonlyMap<string, Upstream> | undefined, fromState = false): CompiledConfig => {
+    const yaml = fromState && lastYaml ? lastYaml : loadConfigFile(options.configFile);
+    const seed = tenancy.seedFrom(yaml.config);
+    let compiled: CompiledConfig;
+    try {
+      // Compile with a provisional number first so a broken config never takes a version.
+      compiled = compileConfig(tenancy.overlay(yaml), 0, { counters, tokenCache, previousUpstreams: previous, routeChecks: (r, src) => tenancy.routeChecks(r, src), resourceChecks: (r, src) => tenancy.resourceChecks(r, src) });
+    } catch (err) {
+      seed.rollback();
+      throw err;
+    }
+    seed.confirm();
+    lastYaml = yaml;
     const version = recordConfigVersion(db, yaml.hash, yaml.file, yaml.text, Date.now());
     return { ...compiled, version, tenancy: tenancy.compiled };
   };
@@ -125,10 +134,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   logger.info({ event: 'gateway_listening', port: address.port, configVersion: live.config.version, routes: live.config.routes.length }, `gateway listening on http://${host}:${address.port} (config v${live.config.version})`);
 
   const retired = new Set<Upstream>();
-  const reload = (): ReloadResult => {
+  const reload = (fromState = false): ReloadResult => {
     const before = live.config;
     try {
-      const next = compile(before.upstreams);
+      const next = compile(before.upstreams, fromState);
       if (next.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
       live.config = next;
       // Timeouts are read by Node at each connection sweep, so they apply to a running listener;
@@ -156,7 +165,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   // A state change (admin API, another instance) recompiles the chains and swaps them in.
-  tenancy.onChange(() => { reload(); });
+  tenancy.onChange(() => { reload(true); });
   tenancy.startPolling(options.statePollMs ?? 1000);
 
   const close = async (): Promise<void> => {

@@ -12,7 +12,7 @@ import { TenancyRuntime } from './runtime.ts';
 export async function withTenancyState(loaded: LoadedConfig, databaseFile: string = join(dirname(loaded.file), 'pinpoint.db')): Promise<{ loaded: LoadedConfig; deps: Pick<CompileDeps, 'routeChecks' | 'resourceChecks'> }> {
   if (!existsSync(databaseFile)) return { loaded, deps: {} };
   const runtime = await TenancyRuntime.open(new SqliteStateStore(databaseFile, { readOnly: true }));
-  if (runtime.state.version === 0) runtime.seedFrom(loaded.config);
+  if (runtime.state.version === 0) runtime.seedFrom(loaded.config); // in memory only: never confirmed offline
   const overlaid = runtime.overlay(loaded);
   const deps = { routeChecks: runtime.routeChecks.bind(runtime), resourceChecks: runtime.resourceChecks.bind(runtime) };
   await runtime.store.close();

@@ -18,6 +18,13 @@ import { applyChanges, emptyMaps, type Change, type StateSnapshot } from './stat
 
 export type ChangeListener = (version: number) => void;
 
+export interface SeedTicket {
+  confirm(): void;
+  rollback(): void;
+}
+
+const noSeed: SeedTicket = { confirm: () => undefined, rollback: () => undefined };
+
 export class TenancyRuntime {
   readonly store: StateStore;
   private snapshot: StateSnapshot;
@@ -55,12 +62,15 @@ export class TenancyRuntime {
   /**
    * Applies the YAML's tenancy sections when they changed since the last seed (see seed.ts).
    * Synchronous, so that a config reload sees its own consumers at once: the new version is
-   * applied in memory now and persisted right after (in commit order with admin changes).
+   * applied in memory now; `confirm` persists it (in commit order with admin changes) once the
+   * whole config compiled, `rollback` forgets it when the config is refused, so a broken file
+   * never changes the state either.
    */
-  seedFrom(config: PinpointConfig): boolean {
+  seedFrom(config: PinpointConfig): SeedTicket {
     const sections = seedSectionsOf(config);
     const hash = seedHash(sections);
-    if (this.lastSeed.hash === hash) return false;
+    if (this.lastSeed.hash === hash) return noSeed;
+    const saved = { snapshot: this.snapshot, compiled: this.compiledState, lastSeed: this.lastSeed };
     const declared = seedMaps(sections);
     const changes = seedChanges(this.snapshot.entities, declared, this.lastSeed.ids);
     this.lastSeed = { hash, ids: seededIds(declared) };
@@ -72,13 +82,26 @@ export class TenancyRuntime {
       this.snapshot = { version, at: now, entities: applyChanges(this.snapshot.entities, changes, version) };
       this.compiledState = compileTenancy(this.snapshot);
     }
-    const persist = async () => {
-      if (changes.length > 0) await this.store.commit({ actor, summary: `seed from ${this.seedFile}`, changes, now });
-      await this.store.setMeta(`seed:${this.seedFile}`, meta);
+    return {
+      confirm: () => {
+        const persist = async () => {
+          if (changes.length > 0) await this.store.commit({ actor, summary: `seed from ${this.seedFile}`, changes, now });
+          await this.store.setMeta(`seed:${this.seedFile}`, meta);
+        };
+        const p = this.queue.then(persist);
+        this.queue = p.catch((err: unknown) => { this.persistError = err; });
+      },
+      rollback: () => {
+        this.snapshot = saved.snapshot;
+        this.compiledState = saved.compiled;
+        this.lastSeed = saved.lastSeed;
+      },
     };
-    const p = this.queue.then(persist);
-    this.queue = p.catch((err: unknown) => { this.persistError = err; });
-    return changes.length > 0;
+  }
+
+  /** Resolves once every pending write (seed persistence, commits) reached the store. */
+  async settled(): Promise<void> {
+    await this.queue;
   }
 
   /** The last failure to persist a seed (tests and the admin status show it). */
