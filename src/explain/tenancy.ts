@@ -171,6 +171,17 @@ export async function tenancyFindings(store: StateStore, t: TraceRecord, routePa
     if (t.code === 'permission_denied' && typeof ev?.policy === 'string') out.push(`Deny policy ${ev.policy} v${String(ev.policy_version)} applies to ${who}; a deny wins over every allow.`);
     else if (t.code === 'permission_denied') out.push(`Policies name ${who} but none allows ${t.method} on route ${t.routeId}${Array.isArray(ev?.considered) && ev.considered.length ? ` (considered: ${(ev.considered as string[]).join('; ')})` : ''}.`);
     else out.push(`No access policy of API ${String(ev?.api ?? '?')} names ${who} or any of its roles (state v${t.stateVersion}).`);
+    // The same consumer behind another key (a rotation, a key with other roles) that the policies allow.
+    if (t.identity?.kind === 'api_key' && t.identity.consumerId) {
+      const mine = then.state.entities.key.get(t.identity.credentialId);
+      for (const k of then.state.entities.key.values()) {
+        if (k.data.consumer !== t.identity.consumerId || k.id === t.identity.credentialId || k.data.revokedAt || (k.data.expiresAt && Date.parse(k.data.expiresAt) <= t.ts)) continue;
+        const d = decideAccess(then, String(ev?.api ?? ''), t.routeId ?? '', t.method, { consumerId: t.identity.consumerId, tenantId: t.identity.tenantId, subject: t.identity.subject, roles: k.data.roles, scopes: k.data.scopes, headers: t.request.headers, now: t.ts });
+        if (d.outcome !== 'allow') continue;
+        const relation = mine?.data.replacedBy === k.id ? 'the key that replaced yours' : k.data.replacedBy === t.identity.credentialId ? 'the key yours replaced' : 'another key';
+        out.push(`The same consumer has ${relation}, ${k.id} (roles [${k.data.roles.join(' ')}]), which ${d.policy.id}@v${d.policy.version} allows: is the client using the right key?`);
+      }
+    }
     const similar = similarAllowedIdentities(t, then);
     if (similar.length) {
       const cred = t.identity ? `${t.identity.kind === 'api_key' ? 'key' : 'token'} ${t.identity.credentialId}` : 'its credential';

@@ -92,3 +92,14 @@ describe('dry-run of a change', () => {
     assert.equal((d.json.errors as { path: string }[])[0]!.path, '/changes/0/data/subjects');
   });
 });
+
+describe('identity confusion between keys of one consumer', () => {
+  test('permission_denied names the same consumer\'s other key whose role the policies allow', async () => {
+    const r = await env.adm('POST', '/v1/consumers/acme-reports-staging/keys', tokens.acme, { id: 'key_staging_clerk', roles: ['clerk'], scopes: ['shop:read'] });
+    assert.equal(r.status, 201);
+    // The staging consumer now has a policy for GET only; its original key has no clerk role.
+    const a = await env.get('/shop/items', keys.reportsStaging, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assertProblem(a, 403, 'permission_denied');
+    assert.match((await findings(a.json.requestId as string)).join('\n'), /The same consumer has another key, key_staging_clerk \(roles \[clerk\]\), which clerks@v\d+ allows: is the client using the right key\?/);
+  });
+});
