@@ -89,3 +89,25 @@ describe('the demo tenants on the gateway', () => {
     assert.equal((await call(`${gw}/api/orders`, { headers: { 'x-api-key': 'pk_demo_pending' } })).status, 200);
   });
 });
+
+describe('the README "operate it" walk-through', () => {
+  test('tenant, API, app, key, subscription, policy: 200; revoke: 403 subscription_required, explained with its version', async () => {
+    const op = (path: string, body?: unknown) => admin(path, 'adm_demo_operator', body === undefined ? { method: 'POST' } : { method: 'POST', body: JSON.stringify(body) });
+    assert.equal((await op('/v1/tenants', { id: 'initech', name: 'Initech' })).status, 201);
+    assert.equal((await op('/v1/apis', { id: 'widgets', tenant: 'initech', routes: ['playground'] })).status, 201);
+    assert.equal((await op('/v1/consumers', { id: 'initech-app', tenant: 'initech', name: 'Initech app' })).status, 201);
+    const key = (await op('/v1/consumers/initech-app/keys', {})).json.secret as string;
+    assert.equal((await op('/v1/subscriptions', { consumer: 'initech-app', api: 'widgets' })).status, 201);
+    assert.equal((await op('/v1/subscriptions/initech-app.widgets/approve')).status, 200);
+    assert.equal((await op('/v1/policies', { id: 'app-reads', tenant: 'initech', api: 'widgets', subjects: { consumers: ['initech-app'] }, methods: ['GET'] })).status, 201);
+    const ok = await call(`${gw}/playground/widgets`, { headers: { 'x-api-key': key } });
+    assert.equal(ok.status, 200);
+    assert.equal((await op('/v1/subscriptions/initech-app.widgets/revoke')).status, 200);
+    const no = await call(`${gw}/playground/widgets`, { headers: { 'x-api-key': key } });
+    assertProblem(no, 403, 'subscription_required');
+    const x = runCli(['explain', ok.headers.get('x-request-id')!, '--data-dir', dataDir]);
+    assert.match(x.stdout, /allowed under state v\d+; v\d+ — created [0-9.]+ s after the request — would refuse it \(subscription_required/);
+    const audit = await admin('/v1/audit?limit=3', 'adm_demo_operator');
+    assert.equal((audit.json.items as { summary: string }[])[0]!.summary, 'revoke subscription initech-app.widgets');
+  });
+});
