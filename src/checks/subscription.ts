@@ -11,6 +11,7 @@ import type { Check, ConfigLocation, RequestContext, Verdict } from '../pipeline
 export function createSubscriptionCheck(tenancy: CompiledTenancy, api: Stored<'api'>, source: ConfigLocation): Check {
   const base = { api: api.id, api_version: api.data.version, api_tenant: api.data.tenant, state_version: tenancy.stateVersion };
   const rule: ConfigLocation = { file: 'state', line: 0, path: `apis/${api.id}@v${api.version}` };
+  const passes = new WeakMap<Stored<'subscription'>, Verdict>();
   return {
     id: 'subscription',
     phase: 'authz',
@@ -23,8 +24,12 @@ export function createSubscriptionCheck(tenancy: CompiledTenancy, api: Stored<'a
       const d = decideSubscription(tenancy, api, caller);
       const who = { consumer: caller.consumerId, tenant: caller.tenantId };
       switch (d.outcome) {
-        case 'ok':
-          return { kind: 'continue', evidence: { ...base, ...who, subscription: d.subscription.id, subscription_version: d.subscription.version } };
+        case 'ok': {
+          // The same for every request of this subscription: built once per compiled state.
+          let pass = passes.get(d.subscription);
+          if (!pass) { pass = { kind: 'continue', evidence: { ...base, ...who, subscription: d.subscription.id, subscription_version: d.subscription.version } }; passes.set(d.subscription, pass); }
+          return pass;
+        }
         case 'api_version_retired':
           return {
             kind: 'deny', code: 'api_version_retired', rule, evidence: { ...base, successor: api.data.successor ?? null },

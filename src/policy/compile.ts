@@ -18,6 +18,8 @@ export interface CompiledTenancy {
   readonly policySubjects: ReadonlySet<string>;
   /** `source:resourceId` -> owner record. */
   readonly owners: ReadonlyMap<string, Stored<'owner'>>;
+  /** APIs with a conditional policy: their decisions depend on the request, not only on the caller. */
+  readonly conditionalApis: ReadonlySet<string>;
   /** Response headers of routes of deprecated APIs (Deprecation, Sunset, Link), built once per version. */
   readonly lifecycleHeaders: ReadonlyMap<string, readonly [string, string][]>;
 }
@@ -41,7 +43,9 @@ export function compileTenancy(state: StateSnapshot): CompiledTenancy {
   for (const s of e.subscription.values()) subscriptions.set(`${s.data.consumer}\u0000${s.data.api}`, s);
   const policies = new Map<string, Stored<'policy'>[]>();
   const policySubjects = new Set<string>();
+  const conditionalApis = new Set<string>();
   for (const p of e.policy.values()) {
+    if (p.data.conditions.length > 0) conditionalApis.add(p.data.api);
     const routes = p.data.routes.length ? p.data.routes : ['*'];
     const methods = p.data.methods.length ? p.data.methods : ['*'];
     for (const s of policySubjectKeys(p.data)) {
@@ -63,7 +67,7 @@ export function compileTenancy(state: StateSnapshot): CompiledTenancy {
     const headers = deprecationHeaders(api.data, state.at);
     for (const r of api.data.routes) lifecycleHeaders.set(r, headers);
   }
-  return { stateVersion: state.version, at: state.at, state, apiByRoute, subscriptions, policies, policySubjects, owners, lifecycleHeaders };
+  return { stateVersion: state.version, at: state.at, state, apiByRoute, subscriptions, policies, policySubjects, owners, lifecycleHeaders, conditionalApis };
 }
 
 /** RFC 9745 Deprecation (a structured date), RFC 8594 Sunset (an HTTP date) and a successor-version Link (RFC 5829). */

@@ -47,6 +47,7 @@ export function decideAccess(t: CompiledTenancy, apiId: string, routeId: string,
   for (const s of subjects) if (t.policySubjects.has(`${apiId}|${s}`)) { named = true; break; }
   if (!named) return { outcome: 'no_access_policy', evaluated: 0 };
   let allow: Stored<'policy'> | null = null;
+  // A policy can sit in several buckets (two of the caller's roles): count and test it once.
   const seen = new Set<Stored<'policy'>>();
   const considered: { id: string; version: number; failed: string | null }[] = [];
   let evaluated = 0;
