@@ -76,6 +76,10 @@ describe('tenant isolation: a tenant admin never reads or changes another tenant
     assert.equal((p.json.errors as { path: string }[])[0]!.path, '/api');
     const s = await env.adm('POST', '/v1/subscriptions', tokens.acme, { consumer: 'acme-buyer', api: 'stock' });
     assertProblem(s, 400, 'admin_invalid_request');
+    const d = await env.adm('POST', '/v1/dry-run', tokens.acme, { changes: [{ op: 'delete', kind: 'policy', id: 'stock-readers' }] });
+    assertProblem(d, 400, 'admin_invalid_request');
+    assert.equal((d.json.errors as { path: string }[])[0]!.path, '/changes/0/id');
+    assertProblem(await env.adm('PATCH', '/v1/apis/stock', tokens.acme, { status: 'retired' }), 404, 'admin_not_found');
   });
 
   test('logs, explain and the audit trail show a tenant admin only its tenant\'s traffic and changes', async () => {
