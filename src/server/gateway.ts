@@ -320,7 +320,8 @@ function joined(set: ReadonlySet<string>): string {
   return j;
 }
 
-const withoutEvidence = (c: CheckRecord): CheckRecord => (c.evidence && c.phase !== 'authn' ? { id: c.id, phase: c.phase, outcome: c.outcome, micros: c.micros } : c);
+// The access-policy check's evidence is kept too: which policy (id and version) allowed the request.
+const withoutEvidence = (c: CheckRecord): CheckRecord => (c.evidence && c.phase !== 'authn' && c.id !== 'access-policy' ? { id: c.id, phase: c.phase, outcome: c.outcome, micros: c.micros } : c);
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 

@@ -17,8 +17,9 @@ describe('subscriptions and tenants on the data plane', () => {
     const t = await traceOf(env.gw, a);
     const rec = checkRecord(t, 'access-policy');
     assert.equal(t.stateVersion, env.gw.gateway.tenancy.state.version);
-    // Passing checks keep only their outcome in the log; the decision is proven by the refusals below.
     assert.equal(rec.outcome, 'continue');
+    assert.equal(rec.evidence!.policy, 'buyers');
+    assert.equal(typeof rec.evidence!.policy_version, 'number');
   });
 
   test('a consumer with no subscription gets 403 subscription_required', async () => {
