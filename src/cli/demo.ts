@@ -7,8 +7,8 @@ import { startAdminIfConfigured } from '../admin/start.ts';
 import { createLogger } from '../server/logger.ts';
 import { portOption, runUntilSignalled, startOrExplain } from './serve.ts';
 
-export const demoUsage = `pinpoint demo [--port N] [--data-dir DIR] [--reset]
-  The 403 playground: the gateway on PORT (8080), its echo upstream on PORT+2.`;
+export const demoUsage = `pinpoint demo [--port N] [--data-dir DIR] [--reset] [--admin-port N]
+  The 403 playground: the gateway on PORT (8080), its admin API on PORT+1, its echo upstream on PORT+2.`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
