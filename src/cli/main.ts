@@ -7,6 +7,7 @@ import { simulateCommand, simulateUsage } from './simulate.ts';
 import { tokenCommand, tokenUsage } from './token.ts';
 import { applyCommand, applyUsage, exportCommand, exportUsage } from './apply.ts';
 import { subscriptionCommand, subscriptionUsage, whoCanCommand, whoCanUsage } from './subscription.ts';
+import { vaultCommand, vaultUsage } from './vault.ts';
 
 const verbs: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
   serve: { run: serveCommand, usage: serveUsage },
@@ -20,6 +21,7 @@ const verbs: Record<string, { run: (argv: string[]) => Promise<number>; usage: s
   export: { run: exportCommand, usage: exportUsage },
   subscription: { run: subscriptionCommand, usage: subscriptionUsage },
   'who-can': { run: whoCanCommand, usage: whoCanUsage },
+  vault: { run: vaultCommand, usage: vaultUsage },
 };
 
 function usage(): string {
@@ -46,4 +48,4 @@ export async function main(argv: string[]): Promise<number> {
 
 const code = await main(process.argv.slice(2));
 // Servers keep the process alive; one-shot verbs exit with their status.
-if (code !== 0 || !['serve', 'demo'].includes(process.argv[2] ?? '')) process.exitCode = code;
+if (code !== 0 || !['serve', 'demo', 'vault'].includes(process.argv[2] ?? '')) process.exitCode = code;
