@@ -26,7 +26,7 @@ export function createAccessPolicyCheck(tenancy: CompiledTenancy, api: Stored<'a
       }
       const caller = {
         consumerId: identity?.consumerId ?? null, tenantId: identity?.tenantId ?? null, subject: identity?.subject ?? '',
-        roles: identity?.roles ?? [], scopes: identity?.scopes ?? new Set<string>(), headers: ctx.headers, now: ctx.now,
+        roles: identity?.roles ?? [], scopes: identity?.scopes ?? new Set<string>(), headers: ctx.headers, now: ctx.now, claims: identity?.claims ?? {},
       };
       const d = decideAccess(tenancy, api.id, routeId, ctx.method, caller);
       if (d.outcome === 'allow') {

@@ -241,7 +241,7 @@ function toIdentity(payload: JWTPayload, issuer: CompiledIssuer, directory: Dire
   const consumer = consumerId ? directory.consumers.get(consumerId) : undefined;
   return {
     kind: 'jwt', credentialId: `jwt:${sub}@${cfg.issuer}`, consumerId, tenantId: consumer?.tenantId ?? null, subject: sub,
-    scopes, roles: new Set(claimList(payload[cfg.rolesClaim])),
+    scopes, roles: new Set(claimList(payload[cfg.rolesClaim])), claims: payload,
     expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null,
   };
 }

@@ -13,6 +13,8 @@ export interface Caller {
   readonly scopes: ReadonlySet<string> | readonly string[];
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly now: number;
+  /** Verified JWT claims ({} for API keys); undefined when unknown (offline re-decisions), where claim conditions are taken as held. */
+  readonly claims?: Readonly<Record<string, unknown>> | undefined;
 }
 
 export type SubscriptionDecision =
@@ -76,6 +78,11 @@ export function failedCondition(conditions: readonly Condition[], caller: Caller
       const v = caller.headers[c.header];
       const value = Array.isArray(v) ? v.join(', ') : v;
       if (value === undefined || !c.equals.includes(value)) return `header ${c.header} is ${value === undefined ? 'absent' : `"${value.slice(0, 60)}"`}, needs ${c.equals.join(' or ')}`;
+    } else if ('claim' in c) {
+      if (caller.claims === undefined) continue;
+      const v = caller.claims[c.claim];
+      const values = (Array.isArray(v) ? v : [v]).filter((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean').map(String);
+      if (!values.some((x) => c.equals.includes(x))) return `claim ${c.claim} is ${v === undefined ? 'absent' : JSON.stringify(v).slice(0, 60)}, needs ${c.equals.join(' or ')}`;
     } else if ('scope' in c) {
       const has = Array.isArray(caller.scopes) ? (caller.scopes as readonly string[]).includes(c.scope) : (caller.scopes as ReadonlySet<string>).has(c.scope);
       if (!has) return `scope ${c.scope} is missing`;

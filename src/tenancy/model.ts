@@ -84,6 +84,8 @@ export const subscriptionEntity = z.strictObject({
 export const conditionSchema = z.union([
   z.strictObject({ header: z.string().min(1).transform((h) => h.toLowerCase()), equals: z.array(z.string()).min(1) }),
   z.strictObject({ scope: z.string().min(1) }),
+  /** A JWT claim (string, number or boolean, or an array holding one of them) equal to one of the values. */
+  z.strictObject({ claim: z.string().min(1), equals: z.array(z.string()).min(1) }),
   z.strictObject({ timeWindow: z.strictObject({ from: z.string().regex(/^\d\d:\d\d$/), to: z.string().regex(/^\d\d:\d\d$/), days: z.array(z.number().int().min(0).max(6)).optional() }) }),
 ]);
 

@@ -111,3 +111,14 @@ describe('the README "operate it" walk-through', () => {
     assert.equal((audit.json.items as { summary: string }[])[0]!.summary, 'revoke subscription initech-app.widgets');
   });
 });
+
+describe('attribute conditions on JWT claims', () => {
+  test('a deny policy conditioned on the token subject refuses mallory and lets alice through', async () => {
+    const r = await admin('/v1/policies', 'adm_demo_acme', { method: 'POST', body: JSON.stringify({ id: 'no-mallory', tenant: 'acme', api: 'orders', effect: 'deny', subjects: { consumers: ['acme-web'] }, conditions: [{ claim: 'sub', equals: ['mallory'] }] }) });
+    assert.equal(r.status, 201, r.text);
+    const as = (sub: string) => call(`${gw}/api/orders`, { headers: { authorization: `Bearer ${token('--sub', sub, '--scope', 'orders:read')}` } });
+    const m = await as('mallory');
+    assertProblem(m, 403, 'permission_denied');
+    assert.equal((await as('alice')).status, 200);
+  });
+});

@@ -57,3 +57,11 @@ test('evaluation looks at the matching policies only: 10,000 policies of other c
   assert.equal(d.outcome, 'allow');
   assert.equal(d.evaluated, 1, 'one policy evaluated out of 10,001');
 });
+
+test('a claim condition holds when the claim (or one element of it) equals a listed value; API keys have no claims', () => {
+  const cond = [{ claim: 'groups', equals: ['ops'] }];
+  assert.equal(failedCondition(cond, caller({ claims: { groups: ['dev', 'ops'] } })), null);
+  assert.match(failedCondition(cond, caller({ claims: { groups: 'dev' } }))!, /claim groups is "dev", needs ops/);
+  assert.match(failedCondition(cond, caller({ claims: {} }))!, /absent/);
+  assert.equal(failedCondition([{ claim: 'level', equals: ['3'] }], caller({ claims: { level: 3 } })), null);
+});
