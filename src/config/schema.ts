@@ -94,8 +94,9 @@ const cidr = z.string().min(1);
 /**
  * open: admit and note it in the trace; closed: refuse with 503 limiter_unavailable;
  * local: count in this process only (the limit then holds per node) until Redis is back.
+ * Unset means open.
  */
-const limiterFailMode = z.enum(['open', 'closed', 'local']).default('open');
+const limiterFailMode = z.enum(['open', 'closed', 'local']).optional();
 
 export const rateLimitSchema = z.strictObject({
   id: z.string().optional(),
