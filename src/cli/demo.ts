@@ -4,44 +4,74 @@ import { parseArgs } from 'node:util';
 import { demoConfigYaml } from '../demo/demo-config.ts';
 import { startEchoServer } from '../demo/echo-upstream.ts';
 import { createLogger } from '../server/logger.ts';
-import { portOption, runUntilSignalled, startOrExplain } from './serve.ts';
+import { openNodeOrExplain, portOption, runUntilSignalled, startOrExplain, storeOption, workersOption } from './serve.ts';
+import { resetShared } from '../cluster/node-resources.ts';
+import { isWorkerProcess, runWorkers, workerNumber } from '../cluster/workers.ts';
+import { describeLocation } from '../store/store.ts';
 
-export const demoUsage = `pinpoint demo [--port N] [--data-dir DIR] [--reset]
-  The 403 playground: the gateway on PORT (8080), its echo upstream on PORT+2.`;
+export const demoUsage = `pinpoint demo [--port N] [--data-dir DIR] [--reset] [--store postgresql://HOST/DB] [--redis redis://HOST:PORT] [--workers N]
+  The 403 playground: the gateway on PORT (8080), its echo upstream on PORT+2.
+  With --store/--redis several demo nodes (different --port) share one state; --reset resets it.`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
     port: { type: 'string' }, 'data-dir': { type: 'string' }, reset: { type: 'boolean', default: false }, 'echo-port': { type: 'string' },
+    store: { type: 'string' }, redis: { type: 'string' }, workers: { type: 'string' },
   } });
   const port = portOption(values.port ?? process.env.PORT) ?? 8080;
   const echoPort = portOption(values['echo-port']) ?? (port === 0 ? 0 : port + 2);
   const dataDir = resolve(values['data-dir'] ?? './.pinpoint-demo');
   const configFile = join(dataDir, 'pinpoint.yaml');
-  if (values.reset && existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });
-  if (!existsSync(configFile)) {
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(configFile, demoConfigYaml(Date.now()));
-  }
   const logger = createLogger();
+  const workers = workersOption(values.workers);
+  storeOption(values.store, dataDir);
+  const shared = { store: values.store, redis: values.redis, dataDir, logger, workers };
+  // One-time preparation belongs to the first process, never to each worker.
+  if (!isWorkerProcess()) {
+    if (values.reset && existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });
+    if (values.reset && (values.store || values.redis)) {
+      try {
+        for (const what of await resetShared(shared)) logger.info({ event: 'reset' }, `reset: ${what}`);
+      } catch (err) {
+        process.stderr.write(`pinpoint demo: --reset could not reach the shared state: ${(err as Error).message}\n`);
+        return 1;
+      }
+    }
+    if (!existsSync(configFile)) {
+      mkdirSync(dataDir, { recursive: true });
+      writeFileSync(configFile, demoConfigYaml(Date.now()));
+    }
+  }
+  if (workers > 1 && !isWorkerProcess()) return runWorkers(workers, logger);
+  // Without --reset a node joins the config version the shared store already runs.
+  const node = await openNodeOrExplain(shared, { join: true });
+  if (!node) return 1;
   const echo = await startEchoServer(echoPort);
   process.env.PINPOINT_DEMO_ECHO_URL = echo.url;
-  const gateway = await startOrExplain(logger, { configFile, databaseFile: join(dataDir, 'pinpoint.db'), port });
-  if (!gateway) { echo.server.close(); return 1; }
+  const gateway = await startOrExplain(logger, {
+    configFile, databaseFile: node.location.kind === 'sqlite' ? node.location.file : join(dataDir, 'pinpoint.db'), port,
+    store: node.store, counters: node.counters, initialConfig: node.initialConfig,
+  });
+  if (!gateway) { echo.server.close(); node.counters?.close(); await node.close(); return 1; }
+  node.attach(gateway);
   const g = gateway.url;
-  process.stdout.write([
+  if (workerNumber() <= 1) process.stdout.write([
     '',
     `Pinpoint demo — the 403 playground`,
     `  gateway        ${g}`,
     `  echo upstream  ${echo.url}`,
     `  config         ${configFile} (edit it: the gateway reloads it)`,
     `  data           ${dataDir}`,
+    ...(values.store ? [`  shared store   ${describeLocation(node.location)}`] : []),
+    ...(values.redis ? [`  counters       Redis ${values.redis} (limits hold across every node)`] : []),
+    ...(workers > 1 ? [`  workers        ${workers} processes on one listener`] : []),
     '',
     'Try:',
     `  curl -i -X POST ${g}/api/orders -H 'X-API-Key: pk_demo_writer' -H 'Content-Type: application/json' -d '{"item":"book"}'`,
     `  curl -i -X POST ${g}/api/orders -H 'X-API-Key: pk_demo_reader' -H 'Content-Type: application/json' -d '{"item":"book"}'`,
-    `  npx pinpoint explain <X-Request-Id of the 403>${values['data-dir'] ? ` --data-dir ${dataDir}` : ''}`,
+    `  npx pinpoint explain <X-Request-Id of the 403>${values.store ? ` --store ${values.store}` : values['data-dir'] ? ` --data-dir ${dataDir}` : ''}`,
     '',
   ].join('\n') + '\n');
-  runUntilSignalled(gateway, logger, configFile, () => new Promise((r) => echo.server.close(() => r())));
+  runUntilSignalled(gateway, logger, configFile, async () => { await new Promise<void>((r) => echo.server.close(() => r())); await node.close(); });
   return 0;
 }

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { DatabaseSync } from 'node:sqlite';
 import { compileConfig, type CompiledConfig, type CompiledRoute } from '../config/compile.ts';
-import { ConfigError, loadConfigFile } from '../config/load.ts';
+import { ConfigError, loadConfigFile, loadConfigText, type LoadedConfig } from '../config/load.ts';
 import { TokenCache } from '../checks/jwt.ts';
 import type { CounterStore } from '../limits/counter-store.ts';
 import { LocalCounterStore } from '../limits/local-counter-store.ts';
@@ -21,6 +21,8 @@ import { renderProblem, type Verbosity } from '../reasons/problem.ts';
 import { routeRequest } from '../pipeline/route-request.ts';
 import { recordConfigVersion } from '../store/sqlite/config-versions.ts';
 import { openDatabase } from '../store/sqlite/database.ts';
+import type { ConfigVersionRow } from '../store/sqlite/config-versions.ts';
+import type { Store } from '../store/store.ts';
 import { rateLimitHeaders, sendProblem } from './respond.ts';
 import type { Logger } from './logger.ts';
 
@@ -32,6 +34,13 @@ export interface GatewayOptions {
   readonly port?: number | undefined;
   readonly host?: string | undefined;
   readonly counters?: CounterStore;
+  /**
+   * A shared store (PostgreSQL, see docs/multinode.md): the call log and the config versions
+   * live there instead of databaseFile. Its owner opens and closes it.
+   */
+  readonly store?: Store | undefined;
+  /** Start on this recorded version instead of the config file (a node joining a cluster). */
+  readonly initialConfig?: ConfigVersionRow | undefined;
 }
 
 export interface ReloadResult {
@@ -47,6 +56,13 @@ export interface Gateway {
   readonly writer: CallLogWriter;
   current(): CompiledConfig;
   reload(): ReloadResult;
+  /**
+   * With a shared store: resolves once a changed config file is recorded as a new version
+   * and running. (reload() answers at once and does the same in the background.)
+   */
+  reloadShared(): Promise<ReloadResult>;
+  /** Runs a version recorded by another node (change propagation); its number is kept. */
+  adopt(row: ConfigVersionRow): ReloadResult;
   close(): Promise<void>;
 }
 
@@ -59,20 +75,29 @@ interface Live {
 /** Loads, validates and compiles the config (refusing to start on any problem), then listens. */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { logger } = options;
-  const db: DatabaseSync = openDatabase(options.databaseFile);
+  const shared = options.store ?? null;
+  const db: DatabaseSync | null = shared ? null : openDatabase(options.databaseFile);
   const counters = options.counters ?? new LocalCounterStore();
   const tokenCache = new TokenCache();
+  const compileLoaded = (loaded: LoadedConfig, previous: ReadonlyMap<string, Upstream> | undefined) => compileConfig(loaded, 0, { counters, tokenCache, previousUpstreams: previous });
   const compile = (previous: ReadonlyMap<string, Upstream> | undefined): CompiledConfig => {
     const loaded = loadConfigFile(options.configFile);
     // Compile with a provisional number first so a broken config never takes a version.
-    const compiled = compileConfig(loaded, 0, { counters, tokenCache, previousUpstreams: previous });
-    const version = recordConfigVersion(db, loaded.hash, loaded.file, loaded.text, Date.now());
+    const compiled = compileLoaded(loaded, previous);
+    const version = recordConfigVersion(db!, loaded.hash, loaded.file, loaded.text, Date.now());
     return { ...compiled, version };
   };
-  const live: Live = { config: compile(undefined) };
+  const fromRow = (row: ConfigVersionRow, previous: ReadonlyMap<string, Upstream> | undefined): CompiledConfig => ({ ...compileLoaded(loadConfigText(row.text, row.file), previous), version: row.version });
+  const startShared = async (store: Store): Promise<CompiledConfig> => {
+    if (options.initialConfig) return fromRow(options.initialConfig, undefined);
+    const loaded = loadConfigFile(options.configFile);
+    const compiled = compileLoaded(loaded, undefined);
+    return { ...compiled, version: await store.recordConfigVersion(loaded.hash, loaded.file, loaded.text, Date.now()) };
+  };
+  const live: Live = { config: shared ? await startShared(shared) : compile(undefined) };
   for (const up of live.config.upstreams.values()) up.startHealthChecks();
   const gw = live.config.gateway;
-  const writer = new CallLogWriter(options.databaseFile, {
+  const writer = new CallLogWriter(shared?.location ?? options.databaseFile, {
     maxPending: live.config.raw.log.maxPending,
     flushIntervalMs: live.config.raw.log.flushIntervalMs,
     retentionHours: live.config.raw.log.retentionHours,
@@ -115,11 +140,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   logger.info({ event: 'gateway_listening', port: address.port, configVersion: live.config.version, routes: live.config.routes.length }, `gateway listening on http://${host}:${address.port} (config v${live.config.version})`);
 
   const retired = new Set<Upstream>();
-  const reload = (): ReloadResult => {
-    const before = live.config;
-    try {
-      const next = compile(before.upstreams);
-      if (next.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+  const install = (before: CompiledConfig, next: CompiledConfig): ReloadResult => {
       live.config = next;
       // Timeouts are read by Node at each connection sweep, so they apply to a running listener;
       // the header size limit, host and port need a restart.
@@ -138,10 +159,63 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
       logger.info({ event: 'config_reloaded', configVersion: next.version }, `config v${next.version} loaded`);
       return { ok: true, version: next.version, message: `config v${next.version} loaded` };
+  };
+  const rejected = (before: CompiledConfig, err: unknown): ReloadResult => {
+    const message = err instanceof ConfigError ? err.message : (err as Error).message;
+    logger.error({ event: 'config_rejected', keptVersion: before.version }, `config change rejected, keeping v${before.version}:\n${message}`);
+    return { ok: false, version: before.version, message };
+  };
+  const reloadShared = async (): Promise<ReloadResult> => {
+    const before = live.config;
+    let loaded: LoadedConfig;
+    let next: CompiledConfig;
+    try {
+      loaded = loadConfigFile(options.configFile);
+      if (loaded.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+      next = compileLoaded(loaded, before.upstreams);
     } catch (err) {
-      const message = err instanceof ConfigError ? err.message : (err as Error).message;
-      logger.error({ event: 'config_rejected', keptVersion: before.version }, `config change rejected, keeping v${before.version}:\n${message}`);
-      return { ok: false, version: before.version, message };
+      return rejected(before, err);
+    }
+    try {
+      const version = await shared!.recordConfigVersion(loaded.hash, loaded.file, loaded.text, Date.now());
+      // Our own notification may have installed it already, or another node's newer version.
+      if (live.config.version === version && live.config.hash === loaded.hash) return { ok: true, version, message: `config v${version} loaded` };
+      if (live.config.version > version) return { ok: true, version: live.config.version, message: `config v${version} recorded; v${live.config.version} is newer and kept` };
+      return install(live.config, { ...next, version });
+    } catch (err) {
+      logger.error({ event: 'config_not_recorded', keptVersion: before.version }, `config change not recorded in the shared store, keeping v${before.version}: ${(err as Error).message}`);
+      return { ok: false, version: before.version, message: `the shared store did not record the change: ${(err as Error).message}` };
+    }
+  };
+  const reload = (): ReloadResult => {
+    const before = live.config;
+    if (shared) {
+      // Validated now so a broken file is reported at once; recorded and applied in the background.
+      try {
+        const loaded = loadConfigFile(options.configFile);
+        if (loaded.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+        compileLoaded(loaded, before.upstreams);
+      } catch (err) {
+        return rejected(before, err);
+      }
+      void reloadShared();
+      return { ok: true, version: before.version, message: 'config valid; recording it in the shared store, then applying it' };
+    }
+    try {
+      const next = compile(before.upstreams);
+      if (next.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+      return install(before, next);
+    } catch (err) {
+      return rejected(before, err);
+    }
+  };
+  const adopt = (row: ConfigVersionRow): ReloadResult => {
+    const before = live.config;
+    if (row.version === before.version && row.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+    try {
+      return install(before, fromRow(row, before.upstreams));
+    } catch (err) {
+      return rejected(before, err);
     }
   };
 
@@ -153,11 +227,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await writer.close();
     await Promise.all([...live.config.upstreams.values(), ...retired].map((u) => u.close()));
     counters.close();
-    db.close();
+    db?.close();
     logger.info({ event: 'gateway_stopped', written: writer.stats.written, dropped: writer.stats.dropped }, `gateway stopped; call log: ${writer.stats.written} written, ${writer.stats.dropped} dropped`);
   };
 
-  return { server, port: address.port, url: `http://${host}:${address.port}`, writer, current: () => live.config, reload, close };
+  return { server, port: address.port, url: `http://${host}:${address.port}`, writer, current: () => live.config, reload, reloadShared, adopt, close };
 }
 
 function handleRequest(config: CompiledConfig, writer: CallLogWriter, req: IncomingMessage, res: ServerResponse): void {
