@@ -42,6 +42,7 @@ export async function openNodeResources(options: NodeOptions, behaviour: { join:
   if (options.redis) {
     counters = new RedisCounterStore({
       url: options.redis, prefix: redisPrefix(),
+      ...(process.env.PINPOINT_REDIS_TIMEOUT_MS ? { commandTimeoutMs: Number(process.env.PINPOINT_REDIS_TIMEOUT_MS) } : {}),
       onStateChange: (available, detail) => available
         ? logger.info({ event: 'limiter_available' }, `shared limiter (Redis) available: ${detail}`)
         : logger.warn({ event: 'limiter_unavailable', detail }, `shared limiter (Redis) unavailable: ${detail}; routes apply their failMode`),

@@ -54,7 +54,9 @@ export class RedisCounterStore implements CounterStore {
     const redisOptions: RedisOptions = {
       enableOfflineQueue: false,
       enableAutoPipelining: true,
-      commandTimeout: options.commandTimeoutMs ?? 250,
+      // Generous by default: on a busy host the event loop can lag by hundreds of ms, and a
+      // timer that fires before the (already arrived) reply is read would fail a healthy call.
+      commandTimeout: options.commandTimeoutMs ?? 1000,
       maxRetriesPerRequest: 0,
       // Reconnect quickly at first, then every second: recovery is noticed within ~1 s.
       retryStrategy: (times) => Math.min(50 * times, 1000),

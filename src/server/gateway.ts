@@ -370,7 +370,8 @@ function joined(set: ReadonlySet<string>): string {
   return j;
 }
 
-const withoutEvidence = (c: CheckRecord): CheckRecord => (c.evidence && c.phase !== 'authn' ? { id: c.id, phase: c.phase, outcome: c.outcome, micros: c.micros } : c);
+// A limit decided without the shared limiter keeps its evidence: explain must be able to say so.
+const withoutEvidence = (c: CheckRecord): CheckRecord => (c.evidence && c.phase !== 'authn' && c.evidence.limiter_unavailable === undefined ? { id: c.id, phase: c.phase, outcome: c.outcome, micros: c.micros } : c);
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
