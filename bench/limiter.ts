@@ -119,6 +119,11 @@ for (const [counters, workers] of [['local', 1], ['redis', 1], ['local', 2], ['r
   rows.push(`| ${counters} | ${workers} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} |`);
 }
 killAll();
+// The gateways' counters live under the same prefix: leave nothing behind in a shared Redis.
+const cleanup = new RedisCounterStore({ url: values.redis, prefix });
+await cleanup.ready();
+await cleanup.clear();
+cleanup.close();
 const report = [
   '# Limiter benchmark',
   '',
