@@ -2,6 +2,7 @@ import { channel } from 'node:diagnostics_channel';
 import pg from 'pg';
 import type { Gateway } from '../server/gateway.ts';
 import type { Logger } from '../server/logger.ts';
+import { withDefaultUser } from '../store/postgres/database.ts';
 import { CONFIG_CHANNEL } from '../store/postgres/postgres-store.ts';
 import type { Store } from '../store/store.ts';
 
@@ -59,7 +60,7 @@ export function startConfigSync(options: ConfigSyncOptions): ConfigSync {
 
   const listen = async (): Promise<void> => {
     if (stopped) return;
-    const c = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: 5000, keepAlive: true });
+    const c = new pg.Client({ connectionString: withDefaultUser(options.url), connectionTimeoutMillis: 5000, keepAlive: true });
     c.on('notification', (n) => { if (n.channel === CONFIG_CHANNEL) void resync('notify'); });
     c.on('error', (err) => reconnect(c, err));
     c.on('end', () => reconnect(c, new Error('connection ended')));

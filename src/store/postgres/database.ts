@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import pg from 'pg';
 import { postgresMigrations } from './migrations.ts';
 
@@ -9,6 +10,19 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 /** The advisory lock key under which migrations and config version numbers are taken. */
 export const LOCK_MIGRATE = 7_410_001;
 export const LOCK_CONFIG_VERSION = 7_410_002;
+
+/**
+ * libpq's default user when the URL names none: $PGUSER, then the operating-system user.
+ * (node-postgres reads $USER only, which service managers and containers often leave unset.)
+ */
+export function withDefaultUser(url: string): string {
+  const u = new URL(url);
+  if (u.username) return url;
+  let user = process.env.PGUSER || process.env.USER;
+  if (!user) { try { user = userInfo().username; } catch { return url; } }
+  u.username = encodeURIComponent(user);
+  return u.toString();
+}
 
 /** Creates the URL's database when it does not exist (connecting to `postgres` to do so). */
 export async function ensureDatabase(url: string): Promise<void> {

@@ -3,7 +3,7 @@ import type { TraceRecord } from '../../log/trace.ts';
 import type { Store, StoreLocation } from '../store.ts';
 import type { CallRow } from '../sqlite/call-log-store.ts';
 import type { ConfigVersionRow } from '../sqlite/config-versions.ts';
-import { createPool, ensureDatabase, LOCK_CONFIG_VERSION, migrate } from './database.ts';
+import { createPool, ensureDatabase, LOCK_CONFIG_VERSION, migrate, withDefaultUser } from './database.ts';
 
 /** Notified (in the same transaction as the insert) whenever a config version is recorded. */
 export const CONFIG_CHANNEL = 'pinpoint_config';
@@ -23,7 +23,8 @@ export class PostgresStore implements Store {
   }
 
   /** Creates the database if missing and applies pending migrations. */
-  static async open(url: string, options: { poolSize?: number } = {}): Promise<PostgresStore> {
+  static async open(given: string, options: { poolSize?: number } = {}): Promise<PostgresStore> {
+    const url = withDefaultUser(given);
     await ensureDatabase(url);
     const pool = createPool(url, options.poolSize);
     try {
