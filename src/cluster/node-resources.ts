@@ -1,11 +1,11 @@
 import type { CounterStore } from '../limits/counter-store.ts';
-import { RedisCounterStore } from '../limits/redis-counter-store.ts';
+import type { RedisCounterStore } from '../limits/redis-counter-store.ts';
 import type { Gateway } from '../server/gateway.ts';
 import type { Logger } from '../server/logger.ts';
 import { openStore, storeLocation } from '../store/open-store.ts';
 import type { ConfigVersionRow } from '../store/sqlite/config-versions.ts';
 import { describeLocation, type Store, type StoreLocation } from '../store/store.ts';
-import { startConfigSync, type ConfigSync } from './config-sync.ts';
+import type { ConfigSync } from './config-sync.ts';
 
 export interface NodeOptions {
   /** --store: a postgresql:// URL or a SQLite file; default the data directory's pinpoint.db. */
@@ -40,6 +40,8 @@ export async function openNodeResources(options: NodeOptions, behaviour: { join:
   const store = location.kind === 'postgres' ? await openStore(location) : undefined;
   let counters: RedisCounterStore | undefined;
   if (options.redis) {
+    // ioredis and pg are loaded only by the processes that use them: the CLI stays quick.
+    const { RedisCounterStore } = await import('../limits/redis-counter-store.ts');
     counters = new RedisCounterStore({
       url: options.redis, prefix: redisPrefix(),
       ...(process.env.PINPOINT_REDIS_TIMEOUT_MS ? { commandTimeoutMs: Number(process.env.PINPOINT_REDIS_TIMEOUT_MS) } : {}),
@@ -58,10 +60,11 @@ export async function openNodeResources(options: NodeOptions, behaviour: { join:
   const initialConfig = store && behaviour.join ? (await store.latestConfigVersion()) ?? undefined : undefined;
   if (initialConfig) logger.info({ event: 'config_joined', configVersion: initialConfig.version }, `joining config v${initialConfig.version} from the shared store ${describeLocation(location)} (edit the config file or send SIGHUP to publish the file instead)`);
   let sync: ConfigSync | null = null;
+  const { startConfigSync } = store ? await import('./config-sync.ts') : { startConfigSync: null };
   return {
     location, store, counters, initialConfig,
     attach(gateway) {
-      if (store && location.kind === 'postgres') sync = startConfigSync({ url: location.url, store, gateway, logger, ...(options.resyncMs ? { resyncMs: options.resyncMs } : {}) });
+      if (store && startConfigSync && location.kind === 'postgres') sync = startConfigSync({ url: location.url, store, gateway, logger, ...(options.resyncMs ? { resyncMs: options.resyncMs } : {}) });
     },
     async close() {
       await sync?.stop();
@@ -81,6 +84,7 @@ export async function resetShared(options: NodeOptions): Promise<string[]> {
     done.push(`call log and config versions in ${describeLocation(location)}`);
   }
   if (options.redis) {
+    const { RedisCounterStore } = await import('../limits/redis-counter-store.ts');
     const counters = new RedisCounterStore({ url: options.redis, prefix: redisPrefix() });
     try {
       await counters.ready(5000);

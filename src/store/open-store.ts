@@ -1,5 +1,4 @@
 import { join, resolve } from 'node:path';
-import { PostgresStore } from './postgres/postgres-store.ts';
 import { SqliteStore } from './sqlite/sqlite-store.ts';
 import type { Store, StoreLocation } from './store.ts';
 
@@ -21,5 +20,8 @@ export function storeLocation(value: string | undefined, dataDir: string): Store
 export class StoreUrlError extends Error {}
 
 export async function openStore(location: StoreLocation, options: { readOnly?: boolean } = {}): Promise<Store> {
-  return location.kind === 'postgres' ? PostgresStore.open(location.url) : new SqliteStore(location.file, options);
+  if (location.kind === 'sqlite') return new SqliteStore(location.file, options);
+  // Loaded on demand: every CLI verb imports this module, few of them talk to PostgreSQL.
+  const { PostgresStore } = await import('./postgres/postgres-store.ts');
+  return PostgresStore.open(location.url);
 }
