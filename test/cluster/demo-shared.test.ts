@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { RedisCounterStore } from '../../src/limits/redis-counter-store.ts';
-import { freePortBlock, runCli, startCli, type RunningServer } from '../support/cli.ts';
+import { startCli, type RunningServer } from '../support/cli.ts';
+import { freeDemoPorts, runCliAsync } from '../support/nodes.ts';
 import { call } from '../support/harness.ts';
 import { scratchDatabase } from '../support/postgres.ts';
 import { redisUrl, uniquePrefix } from '../support/services.ts';
@@ -29,7 +30,7 @@ after(async () => {
 });
 
 async function demoNode(extra: string[] = []): Promise<{ url: string; server: RunningServer }> {
-  const port = await freePortBlock();
+  const port = await freeDemoPorts();
   const dir = mkdtempSync(join(tmpdir(), 'pinpoint-demo-node-'));
   dirs.push(dir);
   const server = await startCli(['demo', '--port', String(port), '--data-dir', dir, '--store', database.url, '--redis', redisUrl, ...extra], /Try:/, env);
@@ -51,7 +52,7 @@ test('two demo nodes on different ports share the 3-per-minute limit, the call l
 
   // Served by b, explained from the shared store (as from any node's machine).
   const id = answers[3]!.headers.get('x-request-id')!;
-  const explained = runCli(['explain', id, '--store', database.url]);
+  const explained = await runCliAsync(['explain', id, '--store', database.url]);
   assert.equal(explained.status, 0, explained.stderr);
   assert.match(explained.stdout, /429 rate_limited/);
 
@@ -60,6 +61,6 @@ test('two demo nodes on different ports share the 3-per-minute limit, the call l
   const again = await demoNode(['--reset']);
   assert.equal((await limited(again.url)).status, 200);
   assert.equal((await limited(b.url)).status, 200);
-  const old = runCli(['explain', id, '--store', database.url]);
+  const old = await runCliAsync(['explain', id, '--store', database.url]);
   assert.equal(old.status, 1, 'the shared call log was reset too');
 });

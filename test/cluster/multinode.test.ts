@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RedisCounterStore } from '../../src/limits/redis-counter-store.ts';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
-import { runCli } from '../support/cli.ts';
 import { call, keyEntry, startUpstream, type TestUpstream } from '../support/harness.ts';
-import { load, startNode, until, type GatewayNode } from '../support/nodes.ts';
+import { load, runCliAsync, startNode, until, type GatewayNode } from '../support/nodes.ts';
 import { scratchDatabase } from '../support/postgres.ts';
 import { redisUrl, uniquePrefix } from '../support/services.ts';
 import { startTcpProxy, type CuttableProxy } from '../support/tcp-proxy.ts';
@@ -83,7 +82,7 @@ describe('three gateway nodes on one PostgreSQL and one Redis', () => {
     const a = await call(`${nodes[1]!.url}/keyed`, { headers: { 'x-api-key': 'pk_nonexistent' } });
     assert.equal(a.status, 401);
     const id = a.headers.get('x-request-id')!;
-    const r = runCli(['explain', id, '--store', database.url]);
+    const r = await runCliAsync(['explain', id, '--store', database.url]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /401 credential_unknown/);
     assert.match(r.stdout, new RegExp(id));
@@ -107,7 +106,7 @@ describe('three gateway nodes on one PostgreSQL and one Redis', () => {
       assert.match(String(rec.evidence?.limiter_unavailable), /Redis/, `the ${mode} trace says the limiter was unavailable`);
       assert.equal(rec.evidence?.fail_mode, mode);
     }
-    const explained = runCli(['explain', open.headers.get('x-request-id')!, '--store', database.url]);
+    const explained = await runCliAsync(['explain', open.headers.get('x-request-id')!, '--store', database.url]);
     assert.match(explained.stdout, /could not reach the shared limiter \(Redis .*\); its failMode is "open", so the request was admitted without being counted/);
     // The other nodes never noticed.
     assert.equal((await call(`${nodes[0]!.url}/closed`)).status, 200);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { RedisCounterStore } from '../../src/limits/redis-counter-store.ts';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
+import { runCli } from '../support/cli.ts';
 import { call, startUpstream, type TestUpstream } from '../support/harness.ts';
 import { load, startNode, until } from '../support/nodes.ts';
 import { scratchDatabase } from '../support/postgres.ts';
@@ -69,21 +70,18 @@ test('serve --workers 2 without Redis says clearly that limits are per process, 
 });
 
 test('--workers must be a positive whole number', async () => {
-  const { runCli } = await import('../support/cli.ts');
   const r = runCli(['serve', '--config', 'x.yaml', '--workers', 'two']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--workers must be a whole number/);
 });
 
 test('a bad --store URL is a usage error', async () => {
-  const { runCli } = await import('../support/cli.ts');
   const r = runCli(['explain', 'some-id', '--store', 'mysql://localhost/x']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /unsupported scheme/);
 });
 
 test('an unreachable PostgreSQL is one clear line and exit 1, not a stack trace', async () => {
-  const { runCli } = await import('../support/cli.ts');
   const r = runCli(['explain', 'some-id', '--store', 'postgresql://postgres@127.0.0.1:9/none']);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /cannot open the store postgresql:\/\/postgres@127\.0\.0\.1:9\/none: .*ECONNREFUSED/);
