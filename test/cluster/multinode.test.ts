@@ -123,6 +123,17 @@ describe('three gateway nodes on one PostgreSQL and one Redis', () => {
     assert.match(c.server.output(), /shared limiter \(Redis\) available/);
   });
 
+  test('a broken edit on one node is refused there and never reaches the store or the others', async () => {
+    const before = (await store.latestConfigVersion())!.version;
+    const broken = clusterConfig(upstream.url);
+    (broken.routes[0]!.rateLimit as Record<string, unknown>).limit = 'many';
+    nodes[0]!.writeConfig(broken);
+    await until('the rejection', async () => /config change rejected, keeping v/.test(nodes[0]!.server.output()), 5000, 20);
+    assert.equal((await store.latestConfigVersion())!.version, before);
+    nodes[0]!.writeConfig(clusterConfig(upstream.url));
+    for (const n of nodes) assert.equal((await call(`${n.url}/open`)).status, 200);
+  });
+
   test('a key revoked on one node is refused by every node within the documented bound', async () => {
     for (const n of nodes) assert.equal((await call(`${n.url}/keyed`, { headers: { 'x-api-key': 'pk_cluster_alpha' } })).status, 200);
     const writtenAt = Date.now();

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { dirname, join } from 'node:path';
 import { RedisCounterStore } from '../../src/limits/redis-counter-store.ts';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { runCli } from '../support/cli.ts';
 import { call, startUpstream, type TestUpstream } from '../support/harness.ts';
-import { load, startNode, until } from '../support/nodes.ts';
+import { startNode, until } from '../support/nodes.ts';
 import { scratchDatabase } from '../support/postgres.ts';
 import { redisUrl, uniquePrefix } from '../support/services.ts';
 
@@ -56,14 +58,29 @@ test('serve --workers 2 runs two processes on one port; with Redis the limit and
   }
 });
 
-test('serve --workers 2 without Redis says clearly that limits are per process, and they are', async () => {
+test('serve --workers 2 without Redis says clearly that limits are per process, and they are; both write the one SQLite call log', async () => {
   const node = await startNode(config(upstream.url), ['--workers', '2']);
   try {
     assert.match(node.server.output(), /counted per worker process \(no --redis\): with 2 workers a limit of L admits up to 2×L/);
     await until('both workers to listen', async () => (node.server.output().match(/gateway listening on/g) ?? []).length === 2, 15_000, 50);
-    const statuses = await load([node.url], '/limited', 40, 8);
+    const ids: string[] = [];
+    const statuses: number[] = [];
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      for (let i = 0; i < 5; i++) {
+        const a = await call(`${node.url}/limited`, { headers: { connection: 'close' } });
+        statuses.push(a.status);
+        ids.push(a.headers.get('x-request-id')!);
+      }
+    }));
     const admitted = statuses.filter((s) => s === 200).length;
     assert.ok(admitted > 5 && admitted <= 10, `each process counts its own 5: ${admitted} admitted`);
+    const log = new SqliteStore(join(dirname(node.configFile), 'pinpoint.db'), { readOnly: true });
+    try {
+      for (const id of ids) await until(`trace ${id} in the SQLite call log`, () => log.findTrace(id), 5000, 20);
+      assert.equal((await log.latestConfigVersion())?.version, 1, 'two workers recording the same file agree on one version');
+    } finally {
+      await log.close();
+    }
   } finally {
     await node.stop();
   }
