@@ -22,6 +22,7 @@ const clusterConfig = (upstreamUrl: string, revoked = false) => ({
   ],
   routes: [
     { id: 'global', path: '/global', methods: ['GET'], upstream: 'backend', rateLimit: { limit: GLOBAL_LIMIT, windowSeconds: 60, by: 'route', algorithm: 'sliding-log', failMode: 'closed' } },
+    { id: 'smooth', path: '/smooth', methods: ['GET'], upstream: 'backend', rateLimit: { limit: GLOBAL_LIMIT, windowSeconds: 60, by: 'route', algorithm: 'gcra' } },
     { id: 'closed', path: '/closed', methods: ['GET'], upstream: 'backend', rateLimit: { limit: 3, windowSeconds: 60, by: 'route', algorithm: 'sliding-log', failMode: 'closed' } },
     { id: 'open', path: '/open', methods: ['GET'], upstream: 'backend', rateLimit: { limit: 1000, windowSeconds: 60, by: 'route', failMode: 'open' } },
     { id: 'keyed', path: '/keyed', methods: ['GET'], upstream: 'backend', auth: ['apiKey'] },
@@ -76,6 +77,16 @@ describe('three gateway nodes on one PostgreSQL and one Redis', () => {
     assert.ok(Math.abs(admitted - GLOBAL_LIMIT) <= GLOBAL_LIMIT * 0.01, `admitted ${admitted} of a global limit of ${GLOBAL_LIMIT}`);
     // The sliding log in Redis is exact, not only within 1%.
     assert.equal(admitted, GLOBAL_LIMIT);
+  });
+
+  test('a global GCRA limit admits its burst plus the steady rate over the run, across three nodes', async () => {
+    const started = Date.now();
+    const statuses = await load(nodes.map((n) => n.url), '/smooth', GLOBAL_LIMIT * 2, 30);
+    const elapsed = Date.now() - started;
+    const admitted = statuses.filter((s) => s === 200).length;
+    // A burst of L, then one per window/L ms: the shared debt is one number in Redis.
+    const ceiling = GLOBAL_LIMIT + Math.ceil(elapsed * GLOBAL_LIMIT / 60_000) + 1;
+    assert.ok(admitted >= GLOBAL_LIMIT && admitted <= ceiling, `admitted ${admitted}, expected ${GLOBAL_LIMIT}..${ceiling} over ${elapsed} ms`);
   });
 
   test('a request served by one node is explained from the shared store by the CLI', async () => {
