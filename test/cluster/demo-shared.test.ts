@@ -15,7 +15,8 @@ import { redisUrl, uniquePrefix } from '../support/services.ts';
 
 const database = scratchDatabase('demo');
 const prefix = uniquePrefix('demo');
-const env = { PINPOINT_REDIS_PREFIX: prefix };
+// See multinode.test.ts: a loaded CI host must not turn a slow reply into a fail-mode decision.
+const env = { PINPOINT_REDIS_PREFIX: prefix, PINPOINT_REDIS_TIMEOUT_MS: '5000' };
 const dirs: string[] = [];
 const running: RunningServer[] = [];
 

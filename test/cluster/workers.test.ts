@@ -23,7 +23,7 @@ after(() => upstream.close());
 test('serve --workers 2 runs two processes on one port; with Redis the limit and the call log hold across them', async () => {
   const database = scratchDatabase('workers');
   const prefix = uniquePrefix('workers');
-  const node = await startNode(config(upstream.url), ['--workers', '2', '--store', database.url, '--redis', redisUrl], { PINPOINT_REDIS_PREFIX: prefix });
+  const node = await startNode(config(upstream.url), ['--workers', '2', '--store', database.url, '--redis', redisUrl], { PINPOINT_REDIS_PREFIX: prefix, PINPOINT_REDIS_TIMEOUT_MS: '5000' });
   const store = await PostgresStore.open(database.url);
   try {
     await until('both workers to listen', async () => (node.server.output().match(/gateway listening on/g) ?? []).length === 2, 15_000, 50);
