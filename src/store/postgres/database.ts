@@ -79,7 +79,9 @@ export async function migrate(pool: pg.Pool): Promise<number> {
   }
 }
 
-export function createPool(url: string, max = 4): pg.Pool {
+// Each gateway process holds two small pools (config versions on the main thread, the call log
+// in its worker thread, both sequential in practice) and one LISTEN connection: 5 connections.
+export function createPool(url: string, max = 2): pg.Pool {
   const pool = new Pool({ connectionString: url, max, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => undefined);
