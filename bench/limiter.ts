@@ -74,8 +74,8 @@ function wrk(url: string, seconds: number): { rps: number; p50: string; p99: str
   const r = spawnSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? 0);
-  const p50 = /50%\s+(\S+)/.exec(r.stdout)?.[1] ?? '?';
-  const p99 = /99%\s+(\S+)/.exec(r.stdout)?.[1] ?? '?';
+  const p50 = /^\s+50%\s+(\S+)/m.exec(r.stdout)?.[1] ?? '?';
+  const p99 = /^\s+99%\s+(\S+)/m.exec(r.stdout)?.[1] ?? '?';
   const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0) + Number(/Socket errors:.*?(\d+)/.exec(r.stdout)?.[1] ?? 0);
   return { rps, p50, p99, errors };
 }
