@@ -10,12 +10,12 @@ import { isWorkerProcess, runWorkers, workerNumber } from '../cluster/workers.ts
 import { describeLocation } from '../store/store.ts';
 
 export const demoUsage = `pinpoint demo [--port N] [--data-dir DIR] [--reset] [--store postgresql://HOST/DB] [--redis redis://HOST:PORT] [--workers N]
-  The 403 playground: the gateway on PORT (8080), its echo upstream on PORT+2.
+  The 403 playground: the gateway on PORT (8080), its echo upstream on PORT+2, the vault (HTTPS) on PORT+443.
   With --store/--redis several demo nodes (different --port) share one state; --reset resets it.`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
-    port: { type: 'string' }, 'data-dir': { type: 'string' }, reset: { type: 'boolean', default: false }, 'echo-port': { type: 'string' },
+    port: { type: 'string' }, 'data-dir': { type: 'string' }, reset: { type: 'boolean', default: false }, 'echo-port': { type: 'string' }, 'vault-port': { type: 'string' },
     store: { type: 'string' }, redis: { type: 'string' }, workers: { type: 'string' },
   } });
   const port = portOption(values.port ?? process.env.PORT) ?? 8080;
@@ -41,6 +41,14 @@ export async function demoCommand(argv: string[]): Promise<number> {
       mkdirSync(dataDir, { recursive: true });
       writeFileSync(configFile, demoConfigYaml(Date.now()));
     }
+    if (workers > 1) {
+      // Made once here: N workers creating the demo CA and the vault master key at the same
+      // moment would each write their own.
+      const { ensureDemoTls } = await import('../tls/demo-ca.ts');
+      const { loadMasterKey } = await import('../vault/master-key.ts');
+      await ensureDemoTls(join(dataDir, 'tls'), ['127.0.0.1', 'localhost', '*.vault.localhost', 'vault.localhost']);
+      loadMasterKey({ file: join(dataDir, 'vault-master.key'), createIfMissing: true });
+    }
   }
   if (workers > 1 && !isWorkerProcess()) return runWorkers(workers, logger);
   // Without --reset a node joins the config version the shared store already runs.
@@ -54,12 +62,24 @@ export async function demoCommand(argv: string[]): Promise<number> {
   });
   if (!gateway) { echo.server.close(); node.counters?.close(); await node.close(); return 1; }
   node.attach(gateway);
+  const vaultPort = portOption(values['vault-port']) ?? (port === 0 ? 0 : port + 443);
+  // Loaded on demand: the vault brings the X.509 library, which other verbs should not pay for at startup.
+  const { startDemoVault } = await import('../demo/demo-vault.ts');
+  const demoVault = await startDemoVault({ dataDir, port: vaultPort, callLog: gateway.writer, configVersion: () => gateway.current().version, logger }).catch((err: NodeJS.ErrnoException) => {
+    process.stderr.write(`pinpoint: the vault could not start on port ${vaultPort}: ${err.message}${err.code === 'EADDRINUSE' ? ' (choose another with --vault-port)' : ''}\n`);
+    return null;
+  });
+  if (!demoVault) { echo.server.close(); await gateway.close(); await node.close(); return 1; }
+  const v = demoVault.vault.url;
   const g = gateway.url;
   if (workerNumber() <= 1) process.stdout.write([
     '',
     `Pinpoint demo — the 403 playground`,
     `  gateway        ${g}`,
     `  echo upstream  ${echo.url}`,
+    `  vault (HTTPS)  ${v}  (vault demo; https://locked.vault.localhost:${demoVault.vault.port} is vault locked)`,
+    `  token service  ${v}/demo-tenant/oauth2/v2.0/token  (apps demo-app, demo-readonly, demo-nopolicy)`,
+    `  demo CA        ${demoVault.caFile}  (trust it: NODE_EXTRA_CA_CERTS=${demoVault.caFile} or curl --cacert)`,
     `  config         ${configFile} (edit it: the gateway reloads it)`,
     `  data           ${dataDir}`,
     ...(values.store ? [`  shared store   ${describeLocation(node.location)}`] : []),
@@ -69,9 +89,15 @@ export async function demoCommand(argv: string[]): Promise<number> {
     'Try:',
     `  curl -i -X POST ${g}/api/orders -H 'X-API-Key: pk_demo_writer' -H 'Content-Type: application/json' -d '{"item":"book"}'`,
     `  curl -i -X POST ${g}/api/orders -H 'X-API-Key: pk_demo_reader' -H 'Content-Type: application/json' -d '{"item":"book"}'`,
+    `  curl -s ${g}/v1/chat/completions -H 'Authorization: Bearer pk_demo_writer' -H 'Content-Type: application/json' -d '{"model":"demo-echo","messages":[{"role":"user","content":"Hello from Pinpoint"}]}'`,
     `  npx pinpoint explain <X-Request-Id of the 403>${values.store ? ` --store ${values.store}` : values['data-dir'] ? ` --data-dir ${dataDir}` : ''}`,
+    `  TOKEN=$(curl -s --cacert ${demoVault.caFile} ${v}/demo-tenant/oauth2/v2.0/token -d grant_type=client_credentials -d client_id=demo-app -d client_secret=demo-app-secret -d scope=https://vault.localhost/.default | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
+    `  curl -s --cacert ${demoVault.caFile} "${v}/secrets/greeting?api-version=7.5" -H "Authorization: Bearer $TOKEN"`,
     '',
   ].join('\n') + '\n');
-  runUntilSignalled(gateway, logger, configFile, async () => { await new Promise<void>((r) => echo.server.close(() => r())); await node.close(); });
+  runUntilSignalled(gateway, logger, configFile, async () => {
+    await Promise.all([new Promise<void>((r) => echo.server.close(() => r())), demoVault.vault.close()]);
+    await node.close();
+  });
   return 0;
 }

@@ -7,6 +7,7 @@ import { reasons, type ReasonSpec } from '../reasons/catalogue.ts';
 import { getConfigVersion, latestConfigVersion, type ConfigVersionRow } from '../store/sqlite/config-versions.ts';
 import type { Store } from '../store/store.ts';
 import { diagnose } from './diagnose.ts';
+import { summarizeVault } from '../vault/explain-vault.ts';
 
 export interface Explanation {
   readonly trace: TraceRecord;
@@ -69,6 +70,7 @@ export function explainTrace(db: DatabaseSync | VersionLookup, trace: TraceRecor
 
 function summarize(t: TraceRecord, refusing: CheckRecord | null): string {
   const req = `${t.method} ${t.path}`;
+  if (t.extra?.service === 'vault') return summarizeVault(t, refusing);
   if (t.answeredBy === 'upstream') {
     const passed = t.checks.filter((c) => c.outcome === 'continue').length;
     return t.status >= 400

@@ -6,12 +6,6 @@ import { after, before, describe, test } from 'node:test';
 import { call, type Answer } from '../support/harness.ts';
 import { freePortBlock, runCli, startCli, type RunningServer } from '../support/cli.ts';
 import { assertProblem } from '../support/assertions.ts';
-import { Agent, setGlobalDispatcher } from 'undici';
-
-// runCli (spawnSync) blocks this process for seconds on a loaded host, past the gateway's
-// 5 s keep-alive: the next fetch would reuse a pooled socket the server has closed meanwhile
-// ("other side closed"). A fresh connection per request removes that race from this suite.
-setGlobalDispatcher(new Agent({ pipelining: 0 }));
 
 // The demo is a contract (../shared/DEMO.md): this suite starts it exactly as `npm start`
 // does, through the real CLI, and checks every answer the contract names.
