@@ -7,18 +7,31 @@ import { StateConflictError, type StateStore } from '../../src/store/state-store
 import { SqliteStateStore } from '../../src/store/sqlite/state-store.ts';
 import { stateAt } from '../../src/explain/tenancy.ts';
 import { loadSnapshot } from '../../src/tenancy/runtime.ts';
+import pg from 'pg';
+import { PostgresStateStore, STATE_CHANNEL } from '../../src/store/postgres/state-store.ts';
+import { scratchDatabase } from '../support/postgres.ts';
 
 // The contract every StateStore implementation keeps (a PostgreSQL one runs the same suite:
 // add its factory to `implementations`).
 
 const dirs: string[] = [];
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+const pgDb = scratchDatabase('state');
+after(async () => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  await pgDb.drop();
+});
 
-const implementations: Record<string, () => StateStore> = {
+const implementations: Record<string, () => StateStore | Promise<StateStore>> = {
   sqlite: () => {
     const dir = mkdtempSync(join(tmpdir(), 'pinpoint-state-'));
     dirs.push(dir);
     return new SqliteStateStore(join(dir, 'state.db'));
+  },
+  // One scratch database for the run (created by open, dropped after), emptied for each test.
+  postgresql: async () => {
+    const s = await PostgresStateStore.open(pgDb.url);
+    await s.reset();
+    return s;
   },
 };
 
@@ -28,7 +41,7 @@ const tenant = (id: string, name?: string) => ({ id, status: 'active' as const, 
 for (const [name, make] of Object.entries(implementations)) {
   describe(`${name} state store`, () => {
     test('each commit is the next version, and entities carry the version that last changed them', async () => {
-      const s = make();
+      const s = await make();
       assert.equal(await s.latestVersion(), 0);
       const v1 = await s.commit({ actor, summary: 'a', changes: [{ kind: 'tenant', id: 'acme', before: null, after: tenant('acme') }], now: 1000 });
       const v2 = await s.commit({ actor, summary: 'b', changes: [{ kind: 'consumer', id: 'app', before: null, after: { id: 'app', tenant: 'acme', status: 'active', jwtSubjects: [] } }], now: 2000 });
@@ -41,7 +54,7 @@ for (const [name, make] of Object.entries(implementations)) {
     });
 
     test('a change whose `before` is not the current data is refused as a conflict, and nothing of the set is applied', async () => {
-      const s = make();
+      const s = await make();
       await s.commit({ actor, summary: 'a', changes: [{ kind: 'tenant', id: 'acme', before: null, after: tenant('acme') }], now: 1 });
       await assert.rejects(s.commit({ actor, summary: 'stale', now: 2, changes: [
         { kind: 'tenant', id: 'globex', before: null, after: tenant('globex') },
@@ -53,7 +66,7 @@ for (const [name, make] of Object.entries(implementations)) {
     });
 
     test('the audit trail has who, what, when, before and after, newest first; a keys\' tenant comes from its consumer', async () => {
-      const s = make();
+      const s = await make();
       await s.commit({ actor, summary: 'setup', now: 10, changes: [
         { kind: 'tenant', id: 'acme', before: null, after: tenant('acme') },
         { kind: 'consumer', id: 'app', before: null, after: { id: 'app', tenant: 'acme', status: 'active', jwtSubjects: [] } },
@@ -71,7 +84,7 @@ for (const [name, make] of Object.entries(implementations)) {
     });
 
     test('any older state is the current one with later changes undone', async () => {
-      const s = make();
+      const s = await make();
       await s.commit({ actor, summary: '1', now: 1, changes: [{ kind: 'tenant', id: 'acme', before: null, after: tenant('acme') }] });
       await s.commit({ actor, summary: '2', now: 2, changes: [{ kind: 'tenant', id: 'acme', before: tenant('acme'), after: tenant('acme', 'Acme') }, { kind: 'tenant', id: 'globex', before: null, after: tenant('globex') }] });
       await s.commit({ actor, summary: '3', now: 3, changes: [{ kind: 'tenant', id: 'globex', before: tenant('globex'), after: null }] });
@@ -87,3 +100,38 @@ for (const [name, make] of Object.entries(implementations)) {
     });
   });
 }
+
+describe('postgresql state store shared by several nodes', () => {
+  test('two nodes changing the same entity at once: one commit wins, the other is a conflict, and versions have no gaps', async () => {
+    const a = await implementations.postgresql!();
+    const b = await PostgresStateStore.open(pgDb.url);
+    await a.commit({ actor, summary: 'setup', now: 1, changes: [{ kind: 'tenant', id: 'acme', before: null, after: tenant('acme') }] });
+    const results = await Promise.allSettled([
+      a.commit({ actor, summary: 'from a', now: 2, changes: [{ kind: 'tenant', id: 'acme', before: tenant('acme'), after: tenant('acme', 'A') }] }),
+      b.commit({ actor, summary: 'from b', now: 2, changes: [{ kind: 'tenant', id: 'acme', before: tenant('acme'), after: tenant('acme', 'B') }] }),
+    ]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.ok(lost.reason instanceof StateConflictError);
+    assert.equal(await b.latestVersion(), 2);
+    assert.deepEqual((await b.versionsAfter(0, 10)).map((v) => v.version), [1, 2]);
+    await a.close();
+    await b.close();
+  });
+
+  test('a commit notifies listeners on pinpoint_state with its version, once committed', async () => {
+    const s = await implementations.postgresql!();
+    const listener = new pg.Client({ connectionString: pgDb.url });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (n) => { if (n.channel === STATE_CHANNEL) heard.push(n.payload ?? ''); });
+    await listener.query(`LISTEN ${STATE_CHANNEL}`);
+    await s.commit({ actor, summary: 'x', now: 1, changes: [{ kind: 'tenant', id: 'acme', before: null, after: tenant('acme') }] });
+    await assert.rejects(s.commit({ actor, summary: 'conflict', now: 2, changes: [{ kind: 'tenant', id: 'acme', before: null, after: tenant('acme') }] }), StateConflictError);
+    for (let i = 0; i < 100 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(heard, ['1']);
+    await listener.end();
+    await s.close();
+  });
+});

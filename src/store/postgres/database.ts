@@ -10,6 +10,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 /** The advisory lock key under which migrations and config version numbers are taken. */
 export const LOCK_MIGRATE = 7_410_001;
 export const LOCK_CONFIG_VERSION = 7_410_002;
+export const LOCK_STATE_VERSION = 7_410_003;
 
 /**
  * libpq's default user when the URL names none: $PGUSER, then the operating-system user.

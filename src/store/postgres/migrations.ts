@@ -33,4 +33,22 @@ export const postgresMigrations: readonly string[] = [
      value BIGINT NOT NULL,
      updated_at BIGINT NOT NULL
    );`,
+  // 2: the tenancy state (see src/store/postgres/state-store.ts). Entity data is stored as the
+  // exact JSON text it was committed with: optimistic concurrency compares it with a change's
+  // `before`, as the SQLite store does.
+  `CREATE TABLE state_entities (
+     kind TEXT NOT NULL, id TEXT NOT NULL, tenant TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL,
+     PRIMARY KEY (kind, id)
+   );
+   CREATE TABLE state_versions (
+     version INTEGER PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, actor_role TEXT NOT NULL, summary TEXT NOT NULL
+   );
+   CREATE TABLE state_changes (
+     version INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, tenant TEXT NOT NULL,
+     action TEXT NOT NULL, before TEXT, after TEXT, before_version INTEGER NOT NULL,
+     PRIMARY KEY (version, seq)
+   );
+   CREATE INDEX state_changes_tenant ON state_changes (tenant, version);
+   CREATE INDEX state_changes_kind_id ON state_changes (kind, id, version);
+   CREATE TABLE state_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
 ];
