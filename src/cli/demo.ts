@@ -59,7 +59,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   process.env.PINPOINT_DEMO_ECHO_URL = echo.url;
   const gateway = await startOrExplain(logger, {
     configFile, databaseFile: node.location.kind === 'sqlite' ? node.location.file : join(dataDir, 'pinpoint.db'), port,
-    store: node.store, counters: node.counters, initialConfig: node.initialConfig,
+    store: node.store, stateStore: node.stateStore, counters: node.counters, initialConfig: node.initialConfig,
   });
   if (!gateway) { echo.server.close(); node.counters?.close(); await node.close(); return 1; }
   node.attach(gateway);

@@ -32,7 +32,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (!node) return 1;
   const gateway = await startOrExplain(logger, {
     configFile: resolve(values.config), databaseFile: node.location.kind === 'sqlite' ? node.location.file : join(dataDir, 'pinpoint.db'),
-    port: portOption(values.port), host: values.host, store: node.store, counters: node.counters, initialConfig: node.initialConfig,
+    port: portOption(values.port), host: values.host, store: node.store, stateStore: node.stateStore, counters: node.counters, initialConfig: node.initialConfig,
   });
   if (!gateway) { node.counters?.close(); await node.close(); return 1; }
   node.attach(gateway);

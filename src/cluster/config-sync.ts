@@ -4,6 +4,7 @@ import type { Gateway } from '../server/gateway.ts';
 import type { Logger } from '../server/logger.ts';
 import { withDefaultUser } from '../store/postgres/database.ts';
 import { CONFIG_CHANNEL } from '../store/postgres/postgres-store.ts';
+import { STATE_CHANNEL } from '../store/postgres/state-store.ts';
 import type { Store } from '../store/store.ts';
 
 /** Published each time this node starts running a version recorded elsewhere: { version, lagMs, via }. */
@@ -16,6 +17,8 @@ export interface ConfigSyncOptions {
   readonly logger: Logger;
   /** The safety net: a full comparison with the store this often, whatever notifications said. */
   readonly resyncMs?: number;
+  /** Called on each NOTIFY pinpoint_state (a tenancy state commit anywhere) and after each reconnect. */
+  readonly onStateChange?: (via: 'notify' | 'reconnect') => void;
 }
 
 export interface ConfigSync {
@@ -42,7 +45,7 @@ export function startConfigSync(options: ConfigSyncOptions): ConfigSync {
     const latest = await store.latestConfigVersion();
     if (stopped || !latest) return;
     const current = gateway.current();
-    if (latest.version === current.version && latest.hash === current.hash) return;
+    if (latest.version === current.version && (latest.hash === current.hash || latest.hash === gateway.fileHash())) return;
     const result = gateway.adopt(latest);
     const lagMs = Date.now() - latest.loadedAt;
     if (result.ok) {
@@ -61,16 +64,22 @@ export function startConfigSync(options: ConfigSyncOptions): ConfigSync {
   const listen = async (): Promise<void> => {
     if (stopped) return;
     const c = new pg.Client({ connectionString: withDefaultUser(options.url), connectionTimeoutMillis: 5000, keepAlive: true });
-    c.on('notification', (n) => { if (n.channel === CONFIG_CHANNEL) void resync('notify'); });
+    c.on('notification', (n) => {
+      if (n.channel === CONFIG_CHANNEL) void resync('notify');
+      else if (n.channel === STATE_CHANNEL) options.onStateChange?.('notify');
+    });
     c.on('error', (err) => reconnect(c, err));
     c.on('end', () => reconnect(c, new Error('connection ended')));
     try {
       await c.connect();
       await c.query(`LISTEN ${CONFIG_CHANNEL}`);
+      // Tenancy state commits travel on the same connection (one LISTEN connection per process).
+      if (options.onStateChange) await c.query(`LISTEN ${STATE_CHANNEL}`);
       if (stopped) { await c.end(); return; }
       client = c;
       // Anything recorded while we were not listening.
       void resync('reconnect');
+      options.onStateChange?.('reconnect');
     } catch (err) {
       reconnect(c, err as Error);
     }

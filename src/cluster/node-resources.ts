@@ -6,6 +6,7 @@ import { openStore, storeLocation } from '../store/open-store.ts';
 import type { ConfigVersionRow } from '../store/sqlite/config-versions.ts';
 import { describeLocation, type Store, type StoreLocation } from '../store/store.ts';
 import type { ConfigSync } from './config-sync.ts';
+import type { StateStore } from '../store/state-store.ts';
 
 export interface NodeOptions {
   /** --store: a postgresql:// URL or a SQLite file; default the data directory's pinpoint.db. */
@@ -24,6 +25,8 @@ export interface NodeResources {
   readonly location: StoreLocation;
   /** Set for PostgreSQL: the gateway keeps its call log and config versions there. */
   readonly store: Store | undefined;
+  /** Set for PostgreSQL: the tenancy state (tenants, keys, policies, …) shared by every node. */
+  readonly stateStore: StateStore | undefined;
   readonly counters: CounterStore | undefined;
   /** The version to start on when the store already has one: a node joins what is there. */
   readonly initialConfig: ConfigVersionRow | undefined;
@@ -38,6 +41,8 @@ export async function openNodeResources(options: NodeOptions, behaviour: { join:
   const { logger } = options;
   const location = storeLocation(options.store, options.dataDir);
   const store = location.kind === 'postgres' ? await openStore(location) : undefined;
+  // The tenancy state lives in the same database, on the same pool (migration 2 made its tables).
+  const stateStore = store ? await sharedStateStore(store) : undefined;
   let counters: RedisCounterStore | undefined;
   if (options.redis) {
     // ioredis and pg are loaded only by the processes that use them: the CLI stays quick.
@@ -62,9 +67,10 @@ export async function openNodeResources(options: NodeOptions, behaviour: { join:
   let sync: ConfigSync | null = null;
   const { startConfigSync } = store ? await import('./config-sync.ts') : { startConfigSync: null };
   return {
-    location, store, counters, initialConfig,
+    location, store, stateStore, counters, initialConfig,
     attach(gateway) {
-      if (store && startConfigSync && location.kind === 'postgres') sync = startConfigSync({ url: location.url, store, gateway, logger, ...(options.resyncMs ? { resyncMs: options.resyncMs } : {}) });
+      if (stateStore) gateway.tenancy.onAdopted((a) => logger.info({ event: 'state_adopted', stateVersion: a.version, via: a.via, lagMs: a.lagMs }, `state v${a.version} adopted from the shared store (${a.via}, ${a.lagMs} ms after it was committed)`));
+      if (store && startConfigSync && location.kind === 'postgres') sync = startConfigSync({ url: location.url, store, gateway, logger, ...(options.resyncMs ? { resyncMs: options.resyncMs } : {}), onStateChange: (via) => { void gateway.tenancy.refresh(via); } });
     },
     async close() {
       await sync?.stop();
@@ -80,8 +86,11 @@ export async function resetShared(options: NodeOptions): Promise<string[]> {
   const location = storeLocation(options.store, options.dataDir);
   if (location.kind === 'postgres') {
     const store = await openStore(location);
-    try { await store.reset(); } finally { await store.close(); }
-    done.push(`call log and config versions in ${describeLocation(location)}`);
+    try {
+      await store.reset();
+      await (await sharedStateStore(store)).reset();
+    } finally { await store.close(); }
+    done.push(`call log, config versions and tenancy state in ${describeLocation(location)}`);
   }
   if (options.redis) {
     const { RedisCounterStore } = await import('../limits/redis-counter-store.ts');
@@ -95,4 +104,11 @@ export async function resetShared(options: NodeOptions): Promise<string[]> {
     }
   }
   return done;
+}
+
+/** The tenancy state store on a PostgreSQL store's pool (closing it leaves the pool to the store). */
+async function sharedStateStore(store: Store): Promise<import('../store/postgres/state-store.ts').PostgresStateStore> {
+  const [{ PostgresStateStore }, { PostgresStore }] = await Promise.all([import('../store/postgres/state-store.ts'), import('../store/postgres/postgres-store.ts')]);
+  if (!(store instanceof PostgresStore)) throw new Error('the tenancy state needs a PostgreSQL store');
+  return new PostgresStateStore(store.pool);
 }

@@ -22,6 +22,7 @@ import { routeRequest } from '../pipeline/route-request.ts';
 import { recordConfigVersion } from '../store/sqlite/config-versions.ts';
 import { openDatabase } from '../store/sqlite/database.ts';
 import { SqliteStateStore } from '../store/sqlite/state-store.ts';
+import type { StateStore } from '../store/state-store.ts';
 import { TenancyRuntime } from '../tenancy/runtime.ts';
 import { basename } from 'node:path';
 import type { ConfigVersionRow } from '../store/sqlite/config-versions.ts';
@@ -50,6 +51,8 @@ export interface GatewayOptions {
   readonly initialConfig?: ConfigVersionRow | undefined;
   /** Where AI provider keys are read (env:// by default); the vault adds its `vault` source here. */
   readonly aiSecretSources?: readonly SecretSource[] | undefined;
+  /** The tenancy state store; default the SQLite one in databaseFile. Shared (PostgreSQL) with --store postgresql://. */
+  readonly stateStore?: StateStore | undefined;
   /** Other instances' state changes are picked up within this many ms (default 1000). */
   readonly statePollMs?: number;
 }
@@ -76,6 +79,11 @@ export interface Gateway {
   reloadShared(): Promise<ReloadResult>;
   /** Runs a version recorded by another node (change propagation); its number is kept. */
   adopt(row: ConfigVersionRow): ReloadResult;
+  /**
+   * The hash of the config file text now running (what the shared store records). current().hash
+   * also covers the tenancy state version, so it never equals a recorded version's hash.
+   */
+  fileHash(): string | null;
   close(): Promise<void>;
 }
 
@@ -93,7 +101,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const counters = options.counters ?? new LocalCounterStore();
   const tokenCache = new TokenCache();
   const aiRuntime = new AiRuntime(options.databaseFile, options.aiSecretSources);
-  const tenancy = await TenancyRuntime.open(new SqliteStateStore(options.databaseFile), basename(options.configFile));
+  const tenancy = await TenancyRuntime.open(options.stateStore ?? new SqliteStateStore(options.databaseFile), basename(options.configFile));
   // A state change recompiles with the last good file, so a broken edit on disk cannot hold admin changes back.
   let lastYaml: LoadedConfig | null = null;
   const compileLoaded = (yaml: LoadedConfig, previous: ReadonlyMap<string, Upstream> | undefined): CompiledConfig => {
@@ -250,7 +258,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   const adopt = (row: ConfigVersionRow): ReloadResult => {
     const before = live.config;
-    if (row.version === before.version && row.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+    if (row.version === before.version && (row.hash === before.hash || row.hash === lastYaml?.hash)) return { ok: true, version: before.version, message: 'config unchanged' };
     try {
       return install(before, fromRow(row, before.upstreams));
     } catch (err) {
@@ -276,7 +284,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger.info({ event: 'gateway_stopped', written: writer.stats.written, dropped: writer.stats.dropped }, `gateway stopped; call log: ${writer.stats.written} written, ${writer.stats.dropped} dropped`);
   };
 
-  return { server, port: address.port, url: `http://${host}:${address.port}`, writer, tenancy, current: () => live.config, reload, reloadShared, adopt, close };
+  return { server, port: address.port, url: `http://${host}:${address.port}`, writer, tenancy, current: () => live.config, reload, reloadShared, adopt, fileHash: () => lastYaml?.hash ?? null, close };
 }
 
 function handleRequest(config: CompiledConfig, writer: CallLogWriter, req: IncomingMessage, res: ServerResponse): void {

@@ -6,7 +6,7 @@ import { createOwnershipCheck } from '../checks/ownership.ts';
 import { createSubscriptionCheck } from '../checks/subscription.ts';
 import type { Check, ConfigLocation } from '../pipeline/types.ts';
 import { compileTenancy, type CompiledTenancy } from '../policy/compile.ts';
-import type { Actor, StateStore, VersionInfo } from '../store/state-store.ts';
+import { StateConflictError, type Actor, type StateStore, type VersionInfo } from '../store/state-store.ts';
 import type { Stored } from './model.ts';
 import { seedChanges, seededIds, seedHash, seedMaps, seedSectionsOf } from './seed.ts';
 import { applyChanges, emptyMaps, type Change, type StateSnapshot } from './state.ts';
@@ -17,6 +17,13 @@ import { applyChanges, emptyMaps, type Change, type StateSnapshot } from './stat
 // reads the store.
 
 export type ChangeListener = (version: number) => void;
+
+/** A state version committed by another instance, now live here; lagMs counts from its commit. */
+export interface StateAdoption {
+  readonly version: number;
+  readonly via: 'poll' | 'notify' | 'reconnect';
+  readonly lagMs: number;
+}
 
 export interface SeedTicket {
   confirm(): void;
@@ -85,7 +92,18 @@ export class TenancyRuntime {
     return {
       confirm: () => {
         const persist = async () => {
-          if (changes.length > 0) await this.store.commit({ actor, summary: `seed from ${this.seedFile}`, changes, now });
+          if (changes.length > 0) {
+            try {
+              await this.store.commit({ actor, summary: `seed from ${this.seedFile}`, changes, now });
+            } catch (err) {
+              if (!(err instanceof StateConflictError)) throw err;
+              // Nodes sharing a store started together: another one seeded first. Run its state.
+              this.snapshot = await loadSnapshot(this.store);
+              this.compiledState = compileTenancy(this.snapshot);
+              for (const l of this.listeners) l(this.snapshot.version);
+              return;
+            }
+          }
           await this.store.setMeta(`seed:${this.seedFile}`, meta);
         };
         const p = this.queue.then(persist);
@@ -130,17 +148,35 @@ export class TenancyRuntime {
 
   /** Other gateway instances sharing the store pick changes up within `intervalMs` (one cheap query per interval, never per request). */
   startPolling(intervalMs: number): void {
-    this.poller = setInterval(() => {
-      this.queue = this.queue.then(async () => {
-        const latest = await this.store.latestVersion();
-        if (latest === this.snapshot.version) return;
-        this.snapshot = await loadSnapshot(this.store);
-        this.compiledState = compileTenancy(this.snapshot);
-        for (const l of this.listeners) l(this.snapshot.version);
-      }).catch(() => undefined);
-    }, intervalMs);
+    this.poller = setInterval(() => { void this.refresh('poll'); }, intervalMs);
     this.poller.unref();
   }
+
+  /**
+   * Reloads the state when the store's latest version differs from the running one (a commit
+   * by another instance), in order with this instance's own commits. Called by the poller and,
+   * with a shared PostgreSQL store, on each NOTIFY of a commit (milliseconds after it).
+   * Resolves with what was adopted (null when already current or on a store error).
+   */
+  refresh(via: 'poll' | 'notify' | 'reconnect'): Promise<StateAdoption | null> {
+    const run = async (): Promise<StateAdoption | null> => {
+      const latest = await this.store.latestVersion();
+      if (latest === this.snapshot.version) return null;
+      this.snapshot = await loadSnapshot(this.store);
+      this.compiledState = compileTenancy(this.snapshot);
+      for (const l of this.listeners) l(this.snapshot.version);
+      const adoption = { version: this.snapshot.version, via, lagMs: Date.now() - this.snapshot.at };
+      for (const l of this.adoptionListeners) l(adoption);
+      return adoption;
+    };
+    const p = this.queue.then(run).catch(() => null);
+    this.queue = p;
+    return p;
+  }
+
+  private readonly adoptionListeners: ((a: StateAdoption) => void)[] = [];
+  /** Told each time a version committed elsewhere becomes live here (logging, measurements). */
+  onAdopted(listener: (a: StateAdoption) => void): void { this.adoptionListeners.push(listener); }
 
   /**
    * The gateway's config with its tenants and consumers replaced by the state's, so the
