@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { explainTrace } from '../explain/explain.ts';
+import { explainTrace, versionsForExplain } from '../explain/explain.ts';
 import { redecidable, redecide, tenancyFindings } from '../explain/tenancy.ts';
 import type { TraceRecord } from '../log/trace.ts';
 import { compileTenancy } from '../policy/compile.ts';
@@ -58,6 +58,22 @@ function withDb<T>(call: AdminCall, fn: (db: ReturnType<typeof openDatabase>) =>
   try { return fn(db); } finally { db.close(); }
 }
 
+/** Recent calls from wherever this node logs them: the shared store (every node's calls) or its SQLite file. */
+async function recent(call: AdminCall, limit: number): Promise<TraceRecord[]> {
+  const shared = call.deps.gateway.sharedStore;
+  return shared ? shared.recentTraces(limit) : withDb(call, (db) => recentTraces(db, limit));
+}
+
+async function explainLogged(call: AdminCall, requestId: string): Promise<ReturnType<typeof explainTrace> | null> {
+  const shared = call.deps.gateway.sharedStore;
+  if (!shared) return withDb(call, (db) => {
+    const t = findTrace(db, requestId);
+    return t ? explainTrace(db, t) : null;
+  });
+  const t = await shared.findTrace(requestId);
+  return t ? explainTrace(await versionsForExplain(shared, t), t) : null;
+}
+
 function apiTenantOf(call: AdminCall) {
   const compiled = call.deps.gateway.tenancy.compiled;
   return (routeId: string | null) => (routeId ? compiled.apiByRoute.get(routeId)?.tenant ?? null : null);
@@ -99,7 +115,7 @@ export function observeRoutes(): AdminRoute[] {
         const limit = Math.min(Number(call.query.get('limit') ?? 50) || 50, 1000);
         const code = call.query.get('code');
         const visible = apiTenantOf(call);
-        const traces = withDb(call, (db) => recentTraces(db, Math.min(limit * 5, 5000)));
+        const traces = await recent(call, Math.min(limit * 5, 5000));
         const items = traces.filter((t) => traceVisible(call.principal, t, visible) && (code === null || t.code === code)).slice(0, limit).map((t) => ({
           requestId: t.requestId, ts: t.ts, method: t.method, path: t.path, status: t.status, code: t.code, routeId: t.routeId,
           consumer: t.identity?.consumerId ?? null, tenant: t.identity?.tenantId ?? null, configVersion: t.configVersion, stateVersion: t.stateVersion ?? null,
@@ -112,10 +128,7 @@ export function observeRoutes(): AdminRoute[] {
       response: z.object({ summary: z.string(), code: z.string().nullable(), status: z.number().int(), configVersion: z.number().int(), stateVersion: z.number().int().nullable(), findings: z.array(z.string()), checks: z.array(z.unknown()) }),
       async handle(call) {
         await call.deps.gateway.writer.flush();
-        const x = withDb(call, (db) => {
-          const t = findTrace(db, call.params.requestId!);
-          return t ? explainTrace(db, t) : null;
-        });
+        const x = await explainLogged(call, call.params.requestId!);
         if (!x || !traceVisible(call.principal, x.trace, apiTenantOf(call))) throw new AdminError('admin_not_found', `No logged request ${call.params.requestId}.`);
         const extra = await tenancyFindings(call.deps.gateway.tenancy.store, x.trace, routePath(call, x.trace.routeId));
         return { status: 200, body: { summary: x.summary, code: x.trace.code, status: x.trace.status, configVersion: x.trace.configVersion, stateVersion: x.trace.stateVersion ?? null, findings: [...x.findings, ...extra], checks: x.trace.checks } };
@@ -145,7 +158,7 @@ export function observeRoutes(): AdminRoute[] {
         const proposed = compileTenancy({ version: now.stateVersion + 1, at: Date.now(), entities: applyChanges(state, changes, now.stateVersion + 1) });
         await call.deps.gateway.writer.flush();
         const visible = apiTenantOf(call);
-        const traces = withDb(call, (db) => recentTraces(db, req.last)).filter((t) => redecidable(t) && traceVisible(call.principal, t, visible));
+        const traces = (await recent(call, req.last)).filter((t) => redecidable(t) && traceVisible(call.principal, t, visible));
         const flips = [];
         for (const t of traces) {
           const path = routePath(call, t.routeId);

@@ -94,7 +94,15 @@ async function explainFromStore(location: StoreLocation, id: string, compare: st
       process.stdout.write(json ? JSON.stringify({ refused: id, succeeded: compare, differences: diffs }, null, 2) + '\n' : renderComparison(id, compare, diffs));
       return 0;
     }
-    const x = explainTrace(await versionsForExplain(store, trace), trace);
+    const versions = await versionsForExplain(store, trace);
+    const base = explainTrace(versions, trace);
+    // The tenancy state is shared too: similar allowed identities and the later-version check, as from a local data directory.
+    const { PostgresStateStore } = await import('../store/postgres/state-store.ts');
+    const { PostgresStore } = await import('../store/postgres/postgres-store.ts');
+    const extra = store instanceof PostgresStore
+      ? await tenancyFindings(new PostgresStateStore(store.pool), trace, configAtVersion(versions, trace.configVersion)?.routes.find((r) => r.id === trace.routeId)?.path ?? null)
+      : [];
+    const x = { ...base, findings: [...base.findings, ...extra] };
     process.stdout.write(json ? JSON.stringify(x, null, 2) + '\n' : renderExplanation(x));
     return 0;
   } finally {

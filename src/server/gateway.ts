@@ -84,6 +84,8 @@ export interface Gateway {
    * also covers the tenancy state version, so it never equals a recorded version's hash.
    */
   fileHash(): string | null;
+  /** The shared store (PostgreSQL) holding the call log and config versions, or null for the SQLite file. */
+  readonly sharedStore: Store | null;
   close(): Promise<void>;
 }
 
@@ -284,7 +286,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger.info({ event: 'gateway_stopped', written: writer.stats.written, dropped: writer.stats.dropped }, `gateway stopped; call log: ${writer.stats.written} written, ${writer.stats.dropped} dropped`);
   };
 
-  return { server, port: address.port, url: `http://${host}:${address.port}`, writer, tenancy, current: () => live.config, reload, reloadShared, adopt, fileHash: () => lastYaml?.hash ?? null, close };
+  return { server, port: address.port, url: `http://${host}:${address.port}`, writer, tenancy, current: () => live.config, reload, reloadShared, adopt, fileHash: () => lastYaml?.hash ?? null, sharedStore: shared, close };
 }
 
 function handleRequest(config: CompiledConfig, writer: CallLogWriter, req: IncomingMessage, res: ServerResponse): void {
