@@ -6,8 +6,8 @@ import type { Change } from '../tenancy/state.ts';
 // audit entry per changed entity. The gateway never reads it per request: it compiles the
 // state into in-memory indexes at each new version (see src/tenancy/runtime.ts).
 //
-// Implementations: sqlite/state-store.ts (node:sqlite). A PostgreSQL one must keep the same
-// contract (test/admin/state-store.test.ts is written against this interface):
+// Implementations: sqlite/state-store.ts (node:sqlite) and postgres/state-store.ts (shared by
+// the nodes of a cluster); both pass test/admin/state-store.test.ts, which keeps this contract:
 // - versions are consecutive integers starting at 1, one per successful commit;
 // - commit is atomic: all changes or none; it fails with StateConflictError when an entity's
 //   current data is not the change's `before` (optimistic concurrency between admins/instances);
