@@ -103,12 +103,13 @@ export function rawRequest(port: number, requestLine: string, headerLines: reado
  * What every answer must be: either the upstream's (the recording upstream only ever says
  * 200 or 201 in JSON, so anything else came from the gateway), or a gateway answer that is
  * problem+json with a catalogue code, an X-Request-Id equal to the body's requestId, and
- * never a 5xx while the upstream is up.
+ * never a 5xx while the upstream is up (with `upstreamFault`, only 502/503/504).
  */
-export function assertWellFormedAnswer(a: RawAnswer, context: string): void {
+export function assertWellFormedAnswer(a: RawAnswer, context: string, options: { upstreamFault?: boolean } = {}): void {
   assert.ok(a.status >= 200, `${context}: the gateway answered (got ${JSON.stringify(a.raw.slice(0, 200))})`);
   if ((a.status === 200 || a.status === 201) && a.headers['content-type'] === 'application/json') return;
-  assert.ok(a.status < 500, `${context}: no gateway-generated 5xx, got ${a.status} ${a.body}`);
+  if (options.upstreamFault) assert.ok([502, 503, 504].includes(a.status), `${context}: a failing upstream is 502/503/504, got ${a.status}`);
+  else assert.ok(a.status < 500, `${context}: no gateway-generated 5xx, got ${a.status} ${a.body}`);
   assert.equal(a.headers['content-type'], 'application/problem+json', `${context}: a gateway answer is problem+json (status ${a.status})`);
   let json: Record<string, unknown>;
   try { json = JSON.parse(a.body) as Record<string, unknown>; } catch { assert.fail(`${context}: the problem body is JSON: ${a.body.slice(0, 200)}`); }
