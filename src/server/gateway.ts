@@ -154,7 +154,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await Promise.all([...live.config.upstreams.values(), ...retired].map((u) => u.close()));
     counters.close();
     db.close();
-    logger.info({ event: 'gateway_stopped', written: writer.stats.written, dropped: writer.stats.dropped }, `gateway stopped; call log: ${writer.stats.written} written, ${writer.stats.dropped} dropped`);
+    logger.info({ event: 'gateway_stopped', written: writer.stats.written, dropped: writer.stats.dropped, failed: writer.stats.failed }, `gateway stopped; call log: ${writer.stats.written} written, ${writer.stats.dropped} dropped, ${writer.stats.failed} failed to write`);
   };
 
   return { server, port: address.port, url: `http://${host}:${address.port}`, writer, current: () => live.config, reload, close };
