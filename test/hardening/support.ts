@@ -139,7 +139,16 @@ export async function demoToken(claims: Record<string, unknown> = {}, header: Re
 export const b64url = (v: string | Buffer): string => Buffer.from(v).toString('base64url');
 export const fromB64url = (s: string): Buffer => Buffer.from(s, 'base64url');
 
-/** Fast-check settings for a run bounded in time as well as in count, reproducible from the seed it prints. */
-export function bounded(numRuns: number, seconds = 4): { numRuns: number; interruptAfterTimeLimit: number; markInterruptAsFailure: false } {
-  return { numRuns, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false };
+/**
+ * Fast-check settings for a run bounded in time as well as in count, reproducible from the
+ * seed fast-check prints on failure. scripts/fuzz.ts scales both up (PINPOINT_FUZZ_SCALE)
+ * and can replay a seed (PINPOINT_FUZZ_SEED).
+ */
+export function bounded(numRuns: number, seconds = 4): { numRuns: number; interruptAfterTimeLimit: number; markInterruptAsFailure: false; seed?: number } {
+  const scale = Number(process.env.PINPOINT_FUZZ_SCALE ?? '1') || 1;
+  const seed = process.env.PINPOINT_FUZZ_SEED;
+  return {
+    numRuns: Math.round(numRuns * scale), interruptAfterTimeLimit: Math.round(seconds * scale * 1000), markInterruptAsFailure: false,
+    ...(seed ? { seed: Number(seed) } : {}),
+  };
 }
