@@ -103,7 +103,10 @@ const compactJws = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 export function createJwtCheck(options: JwtCheckOptions): Authenticator {
   const { issuers, directory, realm, cache } = options;
   const maxBytes = Math.max(...[...issuers.values()].map((i) => i.config.maxTokenBytes), 256);
-  const invalidToken = (description: string) => ({ 'www-authenticate': `Bearer realm="${realm}", error="invalid_token", error_description="${description.replace(/["\\]/g, '')}"` });
+  // The description can quote the token (its iss): keep only what RFC 6750 3 allows there
+  // (%x20-21 / %x23-5B / %x5D-7E), or a control or non-ASCII character makes Node refuse
+  // the header and the refusal becomes a 500 (and CR/LF would be header injection).
+  const invalidToken = (description: string) => ({ 'www-authenticate': `Bearer realm="${realm}", error="invalid_token", error_description="${description.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, '')}"` });
   const deny = (code: ReasonCode, evidence: Evidence, detail: string, rule?: ConfigLocation): Deny => ({
     kind: 'deny', code, evidence, detail, headers: invalidToken(detail), ...(rule ? { rule } : {}),
   });

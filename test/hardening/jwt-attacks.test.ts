@@ -213,3 +213,21 @@ test('a token signed by the demo issuer key but for a valid subject with SignJWT
   const a = await rawRequest(d.port, 'GET /api/orders HTTP/1.1', [`Authorization: Bearer ${t}`]);
   assert.equal(a.status, 200, a.body);
 });
+
+describe('attacker text reflected into WWW-Authenticate', () => {
+  // Found by the long fuzz (scripts/fuzz.ts): the issuer named in the refusal's
+  // error_description came from the token, and a character that is not allowed in a header
+  // made Node throw while answering: a 500 instead of a 401.
+  for (const iss of ['pin\ufffdoint-demo-issuer', 'évil', 'evil\r\nSet-Cookie: session=1', 'evil\u0000', 'a"b\\c']) {
+    test(`an iss of ${JSON.stringify(iss)} is 401 token_issuer_untrusted with a header-safe challenge`, async () => {
+      const token = forge({ alg: 'RS256', kid }, { ...goodClaims(), iss }, 'demo');
+      const a = await rawRequest(d.port, 'GET /api/orders HTTP/1.1', [`Authorization: Bearer ${token}`]);
+      assertWellFormedAnswer(a, iss);
+      assert.equal(problemCode(a), 'token_issuer_untrusted', a.body);
+      const challenge = a.headers['www-authenticate'] ?? '';
+      // RFC 6750 3: error_description is %x20-21 / %x23-5B / %x5D-7E.
+      assert.match(challenge, /^Bearer realm="pinpoint-demo", error="invalid_token", error_description="[\x20\x21\x23-\x5b\x5d-\x7e]*"$/);
+      assert.ok(!/set-cookie/i.test(Object.keys(a.headers).join(' ')), 'no header injected');
+    });
+  }
+});
