@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 //
 //   node scripts/fuzz.ts                 scale 100: ~20k-50k inputs per property, up to ~7 min each
 //   node scripts/fuzz.ts --scale 20
-//   node scripts/fuzz.ts --seed 1234     replay the seed a failure printed
+//   node scripts/fuzz.ts --seed=-1234    replay the seed a failure printed (same --scale as the failing run)
 //   node scripts/fuzz.ts --only config   just test/hardening/fuzz-config.test.ts
 
 const { values } = parseArgs({ options: { scale: { type: 'string', default: '100' }, seed: { type: 'string' }, only: { type: 'string' } } });
