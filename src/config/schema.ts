@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { aiSchema } from '../ai/ai-schema.ts';
 
 // The declarative configuration, validated at the edge. Inside the gateway only the
 // compiled form (config/compile.ts) is used; nothing here is read per request.
@@ -160,6 +161,8 @@ export const configSchema = z.strictObject({
   consumers: z.array(consumerSchema).default([]),
   issuers: z.array(issuerSchema).default([]),
   routes: z.array(routeSchema).default([]),
+  /** The AI gateway: model providers, models, prices, allow-lists, quotas, prompt APIs (docs/ai-gateway.md). */
+  ai: aiSchema.optional(),
   log: z.strictObject({
     maxPending: z.number().int().min(100).default(50000),
     flushIntervalMs: z.number().int().min(1).max(5000).default(50),

@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent } from 'undici';
 import { stringify } from 'yaml';
 import { startGateway, type Gateway } from '../../src/server/gateway.ts';
 import { silentLogger } from '../../src/server/logger.ts';
@@ -79,15 +78,13 @@ export interface Answer {
   readonly json: Record<string, unknown>;
 }
 
-// A fresh connection per call (pipelining 0 disables keep-alive): a test that blocks its
-// event loop between two calls (spawnSync of the CLI, slow on a loaded machine) would
-// otherwise reuse a socket the server closed meanwhile after its keep-alive timeout, and
-// fail with "other side closed": a flake of the client, not a behaviour of the gateway.
-const fresh = new Agent({ pipelining: 0 });
-
 /** fetch with the body read; json is {} when the body is not JSON. */
 export async function call(url: string, init: RequestInit = {}): Promise<Answer> {
-  const res = await fetch(url, { dispatcher: fresh, ...init } as RequestInit);
+  // Tests run the CLI with spawnSync, which blocks the event loop: a keep-alive socket the
+  // server closed meanwhile is only seen as closed once the loop polls again. Without this
+  // turn of the loop, fetch may reuse it and fail with "other side closed" under load.
+  await new Promise((resolve) => setImmediate(resolve));
+  const res = await fetch(url, init);
   const text = await res.text();
   let json: Record<string, unknown> = {};
   try { json = JSON.parse(text) as Record<string, unknown>; } catch { /* not JSON */ }
