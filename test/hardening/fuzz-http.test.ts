@@ -209,3 +209,27 @@ test('arbitrary bodies and content types on POST /api/orders get 201 or a precis
     if (a.status !== 201) assert.ok(['unsupported_media_type', 'payload_too_large', 'request_malformed'].includes(problemCode(a) ?? ''), `got ${a.status} ${a.body}`);
   }), bounded(200, 5));
 });
+
+test('arbitrary OpenAI-style requests to /v1/chat/completions get a completion or a coded problem, never a 5xx', async () => {
+  // The AI gateway (landed after the first hardening pass) parses JSON bodies of its own.
+  const content = fc.oneof(fc.string({ maxLength: 200 }), fc.jsonValue({ maxDepth: 2 }), fc.array(fc.record({ type: fc.constantFrom('text', 'image_url', 'x'), text: fc.oneof(fc.string(), fc.integer()) }), { maxLength: 3 }));
+  const message = fc.record({ role: fc.oneof(fc.constantFrom('user', 'system', 'assistant', 'tool', 'developer'), fc.string({ maxLength: 10 })), content }, { requiredKeys: [] });
+  const chat = fc.record({
+    model: fc.oneof(fc.constantFrom('demo-echo', 'gpt-4o', ''), fc.string({ maxLength: 20 }), fc.integer()),
+    messages: fc.oneof(fc.array(message, { maxLength: 4 }), fc.jsonValue({ maxDepth: 1 })),
+    stream: fc.oneof(fc.boolean(), fc.constantFrom('true', 1, null)),
+    max_tokens: fc.oneof(fc.integer({ min: -5, max: 1e9 }), fc.constant('10')),
+    temperature: fc.oneof(fc.double(), fc.constant(Number.NaN)),
+  }, { requiredKeys: [] }).map((o) => JSON.stringify(o));
+  const body = fc.oneof(chat, fc.json({ maxDepth: 2 }), bytesAsLatin1(0, 300), fc.constant('{"model":"demo-echo","messages":[{"role":"user","content":"' + 'word '.repeat(3000) + '"}]}'));
+  const valid = '{"model":"demo-echo","messages":[{"role":"user","content":"hello there"}]}';
+  const ok = await rawRequest(d.port, 'POST /v1/chat/completions HTTP/1.1', ['X-API-Key: pk_demo_writer', 'Content-Type: application/json', `Content-Length: ${valid.length}`], valid);
+  assert.equal(ok.status, 200, `the AI route answers a valid request (the base of the property): ${ok.body}`);
+  const statuses = new Map<number, number>();
+  await fc.assert(fc.asyncProperty(body, fc.constantFrom('application/json', 'text/plain', 'application/json; charset=utf-8'), async (b, ct) => {
+    const a = await rawRequest(d.port, 'POST /v1/chat/completions HTTP/1.1', ['X-API-Key: pk_demo_writer', `Content-Type: ${ct}`, `Content-Length: ${Buffer.byteLength(b, 'latin1')}`], b);
+    assertWellFormedAnswer(a, `AI body ${JSON.stringify(b.slice(0, 200))}`, { streams: true });
+    statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
+  }), bounded(150, 4));
+  assert.ok(statuses.size >= 2, `the bodies reached more than one outcome: ${JSON.stringify([...statuses])}`);
+});

@@ -105,9 +105,9 @@ export function rawRequest(port: number, requestLine: string, headerLines: reado
  * problem+json with a catalogue code, an X-Request-Id equal to the body's requestId, and
  * never a 5xx while the upstream is up (with `upstreamFault`, only 502/503/504).
  */
-export function assertWellFormedAnswer(a: RawAnswer, context: string, options: { upstreamFault?: boolean } = {}): void {
+export function assertWellFormedAnswer(a: RawAnswer, context: string, options: { upstreamFault?: boolean; streams?: boolean } = {}): void {
   assert.ok(a.status >= 200, `${context}: the gateway answered (got ${JSON.stringify(a.raw.slice(0, 200))})`);
-  if ((a.status === 200 || a.status === 201) && a.headers['content-type'] === 'application/json') return;
+  if ((a.status === 200 || a.status === 201) && (a.headers['content-type'] === 'application/json' || (options.streams && /^text\/event-stream/.test(a.headers['content-type'] ?? '')))) return;
   if (options.upstreamFault) assert.ok([502, 503, 504].includes(a.status), `${context}: a failing upstream is 502/503/504, got ${a.status}`);
   else assert.ok(a.status < 500, `${context}: no gateway-generated 5xx, got ${a.status} ${a.body}`);
   assert.equal(a.headers['content-type'], 'application/problem+json', `${context}: a gateway answer is problem+json (status ${a.status})`);
