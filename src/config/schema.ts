@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { aiSchema } from '../ai/ai-schema.ts';
+import { adminSchema } from '../admin/config.ts';
+import { tenancySeedSections } from '../tenancy/model.ts';
 
 // The declarative configuration, validated at the edge. Inside the gateway only the
 // compiled form (config/compile.ts) is used; nothing here is read per request.
@@ -92,6 +94,13 @@ export const issuerSchema = z.strictObject({
 
 const cidr = z.string().min(1);
 
+/**
+ * open: admit and note it in the trace; closed: refuse with 503 limiter_unavailable;
+ * local: count in this process only (the limit then holds per node) until Redis is back.
+ * Unset means open.
+ */
+const limiterFailMode = z.enum(['open', 'closed', 'local']).optional();
+
 export const rateLimitSchema = z.strictObject({
   id: z.string().optional(),
   limit: z.number().int().positive(),
@@ -102,6 +111,8 @@ export const rateLimitSchema = z.strictObject({
    * gcra: a smooth rate of limit/window with a burst of `limit`; admits up to ~2x limit in one window.
    */
   algorithm: z.enum(['sliding-log', 'gcra']).default('gcra'),
+  /** When the shared counter store (Redis) is unreachable: see docs/multinode.md. */
+  failMode: limiterFailMode,
 });
 
 export const quotaSchema = z.strictObject({
@@ -109,6 +120,7 @@ export const quotaSchema = z.strictObject({
   limit: z.number().int().positive(),
   period: z.enum(['day', 'month']),
   by: z.enum(['key', 'consumer', 'tenant']).default('consumer'),
+  failMode: limiterFailMode,
 });
 
 const perMethod = z.record(z.string(), z.array(z.string().min(1)));
@@ -163,6 +175,9 @@ export const configSchema = z.strictObject({
   routes: z.array(routeSchema).default([]),
   /** The AI gateway: model providers, models, prices, allow-lists, quotas, prompt APIs (docs/ai-gateway.md). */
   ai: aiSchema.optional(),
+  /** Tenancy seed (APIs, policies, subscriptions, resource owners): see docs/admin.md. */
+  ...tenancySeedSections,
+  admin: adminSchema.optional(),
   log: z.strictObject({
     maxPending: z.number().int().min(100).default(50000),
     flushIntervalMs: z.number().int().min(1).max(5000).default(50),

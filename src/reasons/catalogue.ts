@@ -149,6 +149,72 @@ export const reasons = {
     causes: ['the identity lacks the role the route requires for this method'],
     fixes: ['grant the role (in the token\'s roles claim or on the consumer)', 'check that the client uses the identity you expect'],
   },
+  tenant_mismatch: {
+    status: 403, layer: 'authz', title: 'The credential belongs to another tenant than this API',
+    hint: 'Use a credential issued by the tenant that publishes this API.',
+    causes: ['a key or app of one tenant used on another tenant\'s API', 'the client is configured for the wrong environment or organisation'],
+    fixes: ['use a key of a consumer in the API\'s tenant', 'publish the API with visibility public and subscribe the consumer, if cross-tenant use is intended'],
+  },
+  subscription_required: {
+    status: 403, layer: 'authz', title: 'The application is not subscribed to this API',
+    hint: 'Request a subscription to this API for your application.',
+    causes: ['the consumer never requested a subscription to the API', 'the subscription was rejected or revoked', 'the token maps to no consumer (unknown client id/subject)'],
+    fixes: ['request the subscription (admin API POST /v1/subscriptions) and have the API owner approve it (`pinpoint subscription approve`)', 'ask the API owner why it was rejected or revoked', 'map the token subject to a consumer (jwtSubjects)'],
+  },
+  subscription_pending: {
+    status: 403, layer: 'authz', title: 'The subscription to this API is awaiting approval',
+    hint: 'Your subscription request is pending; retry once the API owner approves it.',
+    causes: ['the subscription was requested but not approved yet'],
+    fixes: ['approve it (admin API POST /v1/subscriptions/{id}/approve or `pinpoint subscription approve`)'],
+  },
+  no_access_policy: {
+    status: 403, layer: 'authz', title: 'No access policy applies to this identity',
+    hint: 'This identity has no access to this API; check that you use the intended client id or key.',
+    causes: ['the client uses another identity than the one its team set up (a staging key, another app\'s client id)', 'no policy was written for this consumer or its roles'],
+    fixes: ['switch the client to the identity the policies grant (`pinpoint explain` names similar allowed identities)', 'add a policy for the consumer or one of its roles'],
+  },
+  not_resource_owner: {
+    status: 403, layer: 'authz', title: 'Only the owner of this resource may do this',
+    hint: 'Only the resource\'s owner may modify it; act as its owner.',
+    causes: ['the caller is not the owner recorded for the resource', 'the resource has no recorded owner'],
+    fixes: ['call as the owning identity', 'transfer or record ownership (resource owners in the admin API) if it is wrong'],
+  },
+  api_version_retired: {
+    status: 410, layer: 'routing', title: 'This API version is retired',
+    hint: 'Move to the successor API named in the detail.',
+    causes: ['the client still calls an API version its owner retired'],
+    fixes: ['move the client to the successor version', 'set the API back to deprecated if callers need more time'],
+  },
+  admin_unauthenticated: {
+    status: 401, layer: 'authn', title: 'The admin API needs a valid admin token',
+    hint: 'Send an admin token as Authorization: Bearer <token>.',
+    causes: ['no Authorization header on an admin API call', 'a data-plane API key or an unknown token sent to the admin API'],
+    fixes: ['send an admin token (admin.tokens in the config)', 'use an admin token, not an API key: the admin API has its own credentials'],
+  },
+  admin_forbidden: {
+    status: 403, layer: 'authz', title: 'This admin role may not do this',
+    hint: 'Your admin token does not allow this operation; ask an operator.',
+    causes: ['an auditor token used for a change', 'a tenant admin acting on another tenant or on tenants themselves'],
+    fixes: ['use an operator or the tenant\'s admin token', 'ask an operator to make the change'],
+  },
+  admin_invalid_request: {
+    status: 400, layer: 'request', title: 'The admin request is not valid',
+    hint: 'Fix the fields listed in errors (each with its JSON pointer) and retry.',
+    causes: ['a field missing, of the wrong type or out of range', 'a reference to an entity that does not exist', 'a body that is not JSON'],
+    fixes: ['correct the field named by the error path', 'create the referenced entity first', 'send Content-Type: application/json with a JSON body'],
+  },
+  admin_not_found: {
+    status: 404, layer: 'routing', title: 'No such admin resource',
+    hint: 'Check the id; entities of other tenants are not visible to a tenant admin.',
+    causes: ['a typo in the id', 'the entity belongs to another tenant', 'the entity was deleted'],
+    fixes: ['list the resources to find the id', 'use an operator token if the entity is another tenant\'s', 'look at the audit trail for its deletion'],
+  },
+  admin_conflict: {
+    status: 409, layer: 'request', title: 'The change conflicts with the current state',
+    hint: 'Reload the resource and retry the change.',
+    causes: ['the id is already taken', 'another admin changed the entity meanwhile', 'the entity is still referenced (e.g. a tenant with consumers)'],
+    fixes: ['choose another id or update the existing entity', 'read it again and reapply the change', 'delete or move the dependants first'],
+  },
   rate_limited: {
     status: 429, layer: 'limit', title: 'Too many requests',
     hint: 'Slow down and retry after the number of seconds in Retry-After.',
@@ -160,6 +226,12 @@ export const reasons = {
     hint: 'The quota resets at the time given in the detail and Retry-After.',
     causes: ['the consumer used its daily or monthly allowance'],
     fixes: ['wait for the reset, or raise the quota for the consumer'],
+  },
+  limiter_unavailable: {
+    status: 503, layer: 'limit', title: 'The shared rate limiter is unavailable',
+    hint: 'Limits cannot be checked right now; retry after the number of seconds in Retry-After.',
+    causes: ['the gateway cannot reach Redis (down, restarting, network cut, or slower than the command timeout)', 'the route is configured to fail closed (failMode: closed) while the limiter is unavailable'],
+    fixes: ['check Redis and the network between the gateway and it (`redis-cli -u <url> ping`); the gateway reconnects by itself within about a second', 'use failMode: open or local on routes where admitting unchecked traffic is acceptable'],
   },
   // AI gateway (/v1/... in the OpenAI format): the app's own refusals, then the provider's.
   model_not_found: {

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { DatabaseSync } from 'node:sqlite';
 import { compileConfig, type CompiledConfig, type CompiledRoute } from '../config/compile.ts';
-import { ConfigError, loadConfigFile } from '../config/load.ts';
+import { ConfigError, loadConfigFile, loadConfigText, type LoadedConfig } from '../config/load.ts';
 import { TokenCache } from '../checks/jwt.ts';
 import type { CounterStore } from '../limits/counter-store.ts';
 import { LocalCounterStore } from '../limits/local-counter-store.ts';
@@ -21,6 +21,11 @@ import { renderProblem, type Verbosity } from '../reasons/problem.ts';
 import { routeRequest } from '../pipeline/route-request.ts';
 import { recordConfigVersion } from '../store/sqlite/config-versions.ts';
 import { openDatabase } from '../store/sqlite/database.ts';
+import { SqliteStateStore } from '../store/sqlite/state-store.ts';
+import { TenancyRuntime } from '../tenancy/runtime.ts';
+import { basename } from 'node:path';
+import type { ConfigVersionRow } from '../store/sqlite/config-versions.ts';
+import type { Store } from '../store/store.ts';
 import { rateLimitHeaders, sendProblem } from './respond.ts';
 import type { Logger } from './logger.ts';
 import { serveAi } from '../ai/handler.ts';
@@ -36,8 +41,17 @@ export interface GatewayOptions {
   readonly port?: number | undefined;
   readonly host?: string | undefined;
   readonly counters?: CounterStore;
+  /**
+   * A shared store (PostgreSQL, see docs/multinode.md): the call log and the config versions
+   * live there instead of databaseFile. Its owner opens and closes it.
+   */
+  readonly store?: Store | undefined;
+  /** Start on this recorded version instead of the config file (a node joining a cluster). */
+  readonly initialConfig?: ConfigVersionRow | undefined;
   /** Where AI provider keys are read (env:// by default); the vault adds its `vault` source here. */
   readonly aiSecretSources?: readonly SecretSource[] | undefined;
+  /** Other instances' state changes are picked up within this many ms (default 1000). */
+  readonly statePollMs?: number;
 }
 
 export interface ReloadResult {
@@ -51,8 +65,17 @@ export interface Gateway {
   readonly port: number;
   readonly url: string;
   readonly writer: CallLogWriter;
+  /** The tenancy state store and its compiled form (admin API, explain). */
+  readonly tenancy: TenancyRuntime;
   current(): CompiledConfig;
   reload(): ReloadResult;
+  /**
+   * With a shared store: resolves once a changed config file is recorded as a new version
+   * and running. (reload() answers at once and does the same in the background.)
+   */
+  reloadShared(): Promise<ReloadResult>;
+  /** Runs a version recorded by another node (change propagation); its number is kept. */
+  adopt(row: ConfigVersionRow): ReloadResult;
   close(): Promise<void>;
 }
 
@@ -65,21 +88,45 @@ interface Live {
 /** Loads, validates and compiles the config (refusing to start on any problem), then listens. */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { logger } = options;
-  const db: DatabaseSync = openDatabase(options.databaseFile);
+  const shared = options.store ?? null;
+  const db: DatabaseSync | null = shared ? null : openDatabase(options.databaseFile);
   const counters = options.counters ?? new LocalCounterStore();
   const tokenCache = new TokenCache();
   const aiRuntime = new AiRuntime(options.databaseFile, options.aiSecretSources);
-  const compile = (previous: ReadonlyMap<string, Upstream> | undefined): CompiledConfig => {
-    const loaded = loadConfigFile(options.configFile);
-    // Compile with a provisional number first so a broken config never takes a version.
-    const compiled = compileConfig(loaded, 0, { counters, tokenCache, previousUpstreams: previous, ai: aiRuntime });
-    const version = recordConfigVersion(db, loaded.hash, loaded.file, loaded.text, Date.now());
+  const tenancy = await TenancyRuntime.open(new SqliteStateStore(options.databaseFile), basename(options.configFile));
+  // A state change recompiles with the last good file, so a broken edit on disk cannot hold admin changes back.
+  let lastYaml: LoadedConfig | null = null;
+  const compileLoaded = (yaml: LoadedConfig, previous: ReadonlyMap<string, Upstream> | undefined): CompiledConfig => {
+    const seed = tenancy.seedFrom(yaml.config);
+    let compiled: CompiledConfig;
+    try {
+      // Compiled with a provisional number first so a broken config never takes a version.
+      compiled = compileConfig(tenancy.overlay(yaml), 0, { counters, tokenCache, previousUpstreams: previous, ai: aiRuntime, routeChecks: (r, src) => tenancy.routeChecks(r, src), resourceChecks: (r, src) => tenancy.resourceChecks(r, src) });
+    } catch (err) {
+      seed.rollback();
+      throw err;
+    }
+    seed.confirm();
+    lastYaml = yaml;
+    return { ...compiled, tenancy: tenancy.compiled };
+  };
+  const compile = (previous: ReadonlyMap<string, Upstream> | undefined, fromState = false): CompiledConfig => {
+    const yaml = fromState && lastYaml ? lastYaml : loadConfigFile(options.configFile);
+    const compiled = compileLoaded(yaml, previous);
+    const version = recordConfigVersion(db!, yaml.hash, yaml.file, yaml.text, Date.now());
     return { ...compiled, version };
   };
-  const live: Live = { config: compile(undefined) };
+  const fromRow = (row: ConfigVersionRow, previous: ReadonlyMap<string, Upstream> | undefined): CompiledConfig => ({ ...compileLoaded(loadConfigText(row.text, row.file), previous), version: row.version });
+  const startShared = async (store: Store): Promise<CompiledConfig> => {
+    if (options.initialConfig) return fromRow(options.initialConfig, undefined);
+    const loaded = loadConfigFile(options.configFile);
+    const compiled = compileLoaded(loaded, undefined);
+    return { ...compiled, version: await store.recordConfigVersion(loaded.hash, loaded.file, loaded.text, Date.now()) };
+  };
+  const live: Live = { config: shared ? await startShared(shared) : compile(undefined) };
   for (const up of live.config.upstreams.values()) up.startHealthChecks();
   const gw = live.config.gateway;
-  const writer = new CallLogWriter(options.databaseFile, {
+  const writer = new CallLogWriter(shared?.location ?? options.databaseFile, {
     maxPending: live.config.raw.log.maxPending,
     flushIntervalMs: live.config.raw.log.flushIntervalMs,
     retentionHours: live.config.raw.log.retentionHours,
@@ -122,11 +169,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   logger.info({ event: 'gateway_listening', port: address.port, configVersion: live.config.version, routes: live.config.routes.length }, `gateway listening on http://${host}:${address.port} (config v${live.config.version})`);
 
   const retired = new Set<Upstream>();
-  const reload = (): ReloadResult => {
-    const before = live.config;
-    try {
-      const next = compile(before.upstreams);
-      if (next.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+  const install = (before: CompiledConfig, next: CompiledConfig): ReloadResult => {
       live.config = next;
       // Timeouts are read by Node at each connection sweep, so they apply to a running listener;
       // the header size limit, host and port need a restart.
@@ -145,12 +188,79 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
       logger.info({ event: 'config_reloaded', configVersion: next.version }, `config v${next.version} loaded`);
       return { ok: true, version: next.version, message: `config v${next.version} loaded` };
+  };
+  const rejected = (before: CompiledConfig, err: unknown): ReloadResult => {
+    const message = err instanceof ConfigError ? err.message : (err as Error).message;
+    logger.error({ event: 'config_rejected', keptVersion: before.version }, `config change rejected, keeping v${before.version}:\n${message}`);
+    return { ok: false, version: before.version, message };
+  };
+  const reloadShared = async (): Promise<ReloadResult> => {
+    const before = live.config;
+    let loaded: LoadedConfig;
+    let next: CompiledConfig;
+    try {
+      loaded = loadConfigFile(options.configFile);
+      if (loaded.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+      next = compileLoaded(loaded, before.upstreams);
     } catch (err) {
-      const message = err instanceof ConfigError ? err.message : (err as Error).message;
-      logger.error({ event: 'config_rejected', keptVersion: before.version }, `config change rejected, keeping v${before.version}:\n${message}`);
-      return { ok: false, version: before.version, message };
+      return rejected(before, err);
+    }
+    try {
+      const version = await shared!.recordConfigVersion(loaded.hash, loaded.file, loaded.text, Date.now());
+      // Our own notification may have installed it already, or another node's newer version.
+      if (live.config.version === version && live.config.hash === loaded.hash) return { ok: true, version, message: `config v${version} loaded` };
+      if (live.config.version > version) return { ok: true, version: live.config.version, message: `config v${version} recorded; v${live.config.version} is newer and kept` };
+      return install(live.config, { ...next, version });
+    } catch (err) {
+      logger.error({ event: 'config_not_recorded', keptVersion: before.version }, `config change not recorded in the shared store, keeping v${before.version}: ${(err as Error).message}`);
+      return { ok: false, version: before.version, message: `the shared store did not record the change: ${(err as Error).message}` };
     }
   };
+  const reload = (fromState = false): ReloadResult => {
+    const before = live.config;
+    if (shared && fromState) {
+      // A tenancy state change recompiles the chains under the same config version.
+      try {
+        const next = { ...compileLoaded(lastYaml ?? loadConfigFile(options.configFile), before.upstreams), version: before.version };
+        if (next.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+        return install(before, next);
+      } catch (err) {
+        return rejected(before, err);
+      }
+    }
+    if (shared) {
+      // Validated now so a broken file is reported at once; recorded and applied in the background.
+      try {
+        const loaded = loadConfigFile(options.configFile);
+        if (loaded.hash === lastYaml?.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+        compileLoaded(loaded, before.upstreams);
+      } catch (err) {
+        return rejected(before, err);
+      }
+      void reloadShared();
+      return { ok: true, version: before.version, message: 'config valid; recording it in the shared store, then applying it' };
+    }
+    try {
+      const next = compile(before.upstreams, fromState);
+      if (next.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+      return install(before, next);
+    } catch (err) {
+      return rejected(before, err);
+    }
+  };
+  const adopt = (row: ConfigVersionRow): ReloadResult => {
+    const before = live.config;
+    if (row.version === before.version && row.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+    try {
+      return install(before, fromRow(row, before.upstreams));
+    } catch (err) {
+      return rejected(before, err);
+    }
+  };
+
+  // A state change (admin API, another instance) recompiles the chains and swaps them in.
+  tenancy.onChange(() => { reload(true); });
+  tenancy.startPolling(options.statePollMs ?? 1000);
 
   const close = async (): Promise<void> => {
     await new Promise<void>((resolve) => {
@@ -161,11 +271,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await Promise.all([...live.config.upstreams.values(), ...retired].map((u) => u.close()));
     counters.close();
     aiRuntime.close();
-    db.close();
+    await tenancy.close();
+    db?.close();
     logger.info({ event: 'gateway_stopped', written: writer.stats.written, dropped: writer.stats.dropped, failed: writer.stats.failed }, `gateway stopped; call log: ${writer.stats.written} written, ${writer.stats.dropped} dropped, ${writer.stats.failed} failed to write`);
   };
 
-  return { server, port: address.port, url: `http://${host}:${address.port}`, writer, current: () => live.config, reload, close };
+  return { server, port: address.port, url: `http://${host}:${address.port}`, writer, tenancy, current: () => live.config, reload, reloadShared, adopt, close };
 }
 
 function handleRequest(config: CompiledConfig, writer: CallLogWriter, req: IncomingMessage, res: ServerResponse): void {
@@ -251,7 +362,7 @@ function afterChain(base: Base, route: CompiledRoute, ctx: RequestContext, outco
   }
   const path = (route.upstreamPath ? substitute(route.upstreamPath, ctx.params) : ctx.path) + base.query;
   if (req.headers.expect !== undefined && req.headers.expect.toLowerCase() === '100-continue') res.writeContinue();
-  const responseHeaders: [string, string][] = [['x-request-id', base.requestId], ...rateLimitHeaders(ctx.rateLimits)];
+  const responseHeaders: [string, string][] = [['x-request-id', base.requestId], ...rateLimitHeaders(ctx.rateLimits), ...(config.tenancy?.lifecycleHeaders.get(route.id) ?? [])];
   forward({
     upstream: route.upstream, method: ctx.method, path, headers, request: req, hasBody: hasBody(req),
     maxBodyBytes: route.maxBodyBytes, responseHeaders, captureErrorBytes: config.raw.log.captureUpstreamErrorBytes,
@@ -316,7 +427,9 @@ function joined(set: ReadonlySet<string>): string {
   return j;
 }
 
-const withoutEvidence = (c: CheckRecord): CheckRecord => (c.evidence && c.phase !== 'authn' ? { id: c.id, phase: c.phase, outcome: c.outcome, micros: c.micros } : c);
+// Kept: authn evidence; the access-policy check's (which policy, id and version, allowed the request);
+// and a limit decided without the shared limiter (explain must be able to say so).
+const withoutEvidence = (c: CheckRecord): CheckRecord => (c.evidence && c.phase !== 'authn' && c.id !== 'access-policy' && c.evidence.limiter_unavailable === undefined ? { id: c.id, phase: c.phase, outcome: c.outcome, micros: c.micros } : c);
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
@@ -325,7 +438,7 @@ function buildTrace(base: Base, route: CompiledRoute | null, path: string, ctx: 
   const id = ctx?.identity ?? null;
   const len = req.headers['content-length'];
   return {
-    requestId: base.requestId, ts: base.now, configVersion: config.version, routeId: route?.id ?? null,
+    requestId: base.requestId, ts: base.now, configVersion: config.version, ...(config.tenancy ? { stateVersion: config.tenancy.stateVersion } : {}), routeId: route?.id ?? null,
     method: base.method, path, query: redactQuery(base.query).slice(0, 512), host: req.headers.host ?? null,
     clientIp: base.client.ip, peerIp: base.peerIp, clientIpVia: base.client.via,
     status, code, answeredBy, deniedBy,
