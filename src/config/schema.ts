@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { aiSchema } from '../ai/ai-schema.ts';
 import { adminSchema } from '../admin/config.ts';
 import { tenancySeedSections } from '../tenancy/model.ts';
+import { alertsSchema } from '../observability/alert-schema.ts';
 
 // The declarative configuration, validated at the edge. Inside the gateway only the
 // compiled form (config/compile.ts) is used; nothing here is read per request.
@@ -178,6 +179,8 @@ export const configSchema = z.strictObject({
   /** Tenancy seed (APIs, policies, subscriptions, resource owners): see docs/admin.md. */
   ...tenancySeedSections,
   admin: adminSchema.optional(),
+  /** Alert rules and their webhook: see docs/observability.md. */
+  alerts: alertsSchema.optional(),
   log: z.strictObject({
     maxPending: z.number().int().min(100).default(50000),
     flushIntervalMs: z.number().int().min(1).max(5000).default(50),
