@@ -10,6 +10,7 @@ import { applyCommand, applyUsage, exportCommand, exportUsage } from './apply.ts
 import { subscriptionCommand, subscriptionUsage, whoCanCommand, whoCanUsage } from './subscription.ts';
 import { vaultCommand, vaultUsage } from './vault.ts';
 import { statsCommand, statsUsage } from './stats.ts';
+import { auditCommand, auditUsage } from './audit.ts';
 
 const verbs: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
   serve: { run: serveCommand, usage: serveUsage },
@@ -26,6 +27,7 @@ const verbs: Record<string, { run: (argv: string[]) => Promise<number>; usage: s
   'who-can': { run: whoCanCommand, usage: whoCanUsage },
   vault: { run: vaultCommand, usage: vaultUsage },
   stats: { run: statsCommand, usage: statsUsage },
+  audit: { run: auditCommand, usage: auditUsage },
 };
 
 function usage(): string {

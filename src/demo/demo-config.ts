@@ -1,3 +1,4 @@
+import { demoAlerts } from '../observability/demo-alerts.ts';
 import { hashApiKey } from '../credentials/directory.ts';
 import { stringify } from 'yaml';
 import { demoIssuer, demoIssuerPublicJwk, demoKeys } from './demo-keys.ts';
@@ -75,6 +76,7 @@ export function demoConfigYaml(now: number): string {
       demoPlaygroundRoute,
     ],
     ai: aiDemoSection,
+    alerts: demoAlerts,
     ...demoTenancySections(),
   };
   const header = [
