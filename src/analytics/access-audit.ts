@@ -1,6 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { RouteConfig } from '../config/schema.ts';
 import type { StateMaps } from '../tenancy/state.ts';
+import { CREDENTIAL_SQL } from './caller.ts';
 
 // The regular access review: what is granted compared with what the call log shows is
 // used. Each finding says what to do about it, so the review prevents tomorrow's 403s
@@ -39,7 +40,8 @@ const DAY = 86400_000;
 export function accessAudit(db: DatabaseSync, state: StateMaps, routes: readonly RouteConfig[], o: AuditOptions): AccessAudit {
   const mine = <T extends { tenant: string }>(e: T) => o.tenant === undefined || e.tenant === o.tenant;
   const from = (db.prepare('SELECT MIN(ts) AS t FROM calls').get() as { t: number | null }).t;
-  const usage = new Map((db.prepare('SELECT credential_id AS k, MAX(ts) AS last, COUNT(*) AS n FROM calls WHERE credential_id IS NOT NULL GROUP BY credential_id').all() as { k: string; last: number; n: number }[]).map((r) => [r.k, r]));
+  // Refused attempts count as use too: whoever holds an expired or revoked key is still sending it.
+  const usage = new Map((db.prepare(`SELECT ${CREDENTIAL_SQL} AS k, MAX(ts) AS last, COUNT(*) AS n FROM calls GROUP BY k HAVING k IS NOT NULL`).all() as { k: string; last: number; n: number }[]).map((r) => [r.k, r]));
 
   const live = [...state.key.values()].filter((k) => mine(k) && !k.data.revokedAt);
   const unusedKeys: KeyFinding[] = [];

@@ -40,7 +40,7 @@ export async function auditCommand(argv: string[]): Promise<number> {
       for (const x of items) out.push(`  ${line(x)}`);
     };
     section(`Keys never used or unused for ${options.unusedDays}+ days`, a.unusedKeys, (k) => `${k.key} (${k.consumer}, ${k.tenant}) last used ${k.lastUsed ? iso(k.lastUsed) : 'never'}: ${k.advice}`);
-    section(`Keys without expiry or expiring within ${options.expiringDays} days`, a.expiry, (k) => `${k.key} (${k.consumer}, ${k.tenant}) ${k.expiresAt ? `expires ${k.expiresAt}` : 'no expiry'}: ${k.advice}`);
+    section(`Keys without expiry or expiring within ${options.expiringDays} days`, a.expiry, (k) => `${k.key} (${k.consumer}, ${k.tenant}) ${k.expiresAt ? `expires ${k.expiresAt}: ` : ''}${k.advice}`);
     section('Scopes granted but never exercised', a.unusedScopes, (s) => `${s.key} (${s.consumer}): granted ${s.granted.join(' ')}; used ${s.exercised.join(' ') || 'none'}: ${s.advice}`);
     section('Policies that never matched', a.unmatchedPolicies, (p) => `${p.policy} (${p.effect}, api ${p.api}, ${p.tenant}): ${p.advice}`);
     section(`Identities reaching ${options.manyTenants}+ tenants`, a.manyTenants, (m) => `${m.kind} ${m.identity}: ${m.tenants.join(', ')}: ${m.advice}`);
