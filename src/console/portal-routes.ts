@@ -4,7 +4,8 @@ import { stateOf } from '../admin/entities.ts';
 import { AdminError } from '../admin/http.ts';
 import type { AdminCall, AdminRoute } from '../admin/router.ts';
 import type { Api, Policy, Stored } from '../tenancy/model.ts';
-import { apiDoc, apiOpenApi } from './catalogue.ts';
+import { reasonCodes } from '../reasons/catalogue.ts';
+import { apiDoc, apiOpenApi, reasonDoc } from './catalogue.ts';
 
 // The developer portal's endpoints on the admin listener: the catalogue of APIs a principal
 // may see (its tenant's, and public ones of other tenants) with generated documentation and
@@ -35,6 +36,11 @@ const docSchema = z.object({ id: z.string(), tenant: z.string(), name: z.string(
 
 export function portalRoutes(): AdminRoute[] {
   return [
+    {
+      method: 'GET', path: '/v1/reasons', summary: 'The reason catalogue: every code with its status, meaning, hint, causes and fixes', tag: 'portal', status: 200,
+      response: z.object({ items: z.array(z.object({ code: z.string(), status: z.number().int(), title: z.string(), hint: z.string(), causes: z.array(z.string()), fixes: z.array(z.string()) })) }),
+      handle() { return { status: 200, body: { items: reasonCodes.map(reasonDoc) } }; },
+    },
     {
       method: 'GET', path: '/v1/catalogue', summary: 'The developer portal: the APIs this principal may read or subscribe to, with their documentation', tag: 'portal', status: 200,
       response: z.object({ items: z.array(docSchema) }),

@@ -113,7 +113,8 @@ async function compareWithSuccess(req, x, out) {
 
 export async function requestPage(id) {
   const x = await api('GET', `/v1/explain/${encodeURIComponent(id)}`);
-  const { items } = await api('GET', '/v1/logs?limit=1000');
+  const [{ items }, catalogue] = await Promise.all([api('GET', '/v1/logs?limit=1000'), api('GET', '/v1/reasons')]);
+  const reason = catalogue.items.find((r) => r.code === x.code);
   const req = items.find((i) => i.requestId === id) ?? { routeId: null, method: '', path: '' };
   const compareOut = h('div', {});
   const refused = x.status >= 400;
@@ -122,6 +123,8 @@ export async function requestPage(id) {
     h('h2', {}, 'What happened'), h('p', { class: 'summary' }, x.summary),
     h('h2', {}, 'Decision trace'), traceView(x),
     x.findings.length ? [h('h2', {}, 'Cause and fix'), h('ul', { class: 'findings' }, x.findings.map((f) => h('li', {}, f)))] : null,
+    reason ? h('div', { class: 'card' }, h('h2', {}, `${reason.code}: ${reason.title}`), h('p', {}, h('strong', {}, 'What the caller was told: '), reason.hint),
+      table(['Usual cause', 'Fix'], reason.causes.map((c, i) => [c, reason.fixes[i] ?? '—']))) : null,
     refused ? h('p', {}, h('button', { type: 'button', onclick: () => compareWithSuccess(req, x, compareOut).catch((e) => compareOut.replaceChildren(notice('error', e.message))) }, 'Compare with a success')) : null,
     compareOut);
 }
