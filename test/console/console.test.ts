@@ -101,6 +101,26 @@ describe('the web console', () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+  test('a policy dry-run lists the logged requests a change would refuse, and applies nothing', async () => {
+    assert.equal((await get('/api/orders', 'pk_demo_writer')).status, 200);
+    const { page, errors } = await watchedPage(env);
+    await signIn(page, env.admin, 'adm_demo_operator');
+    await page.goto(`${env.admin}/#/policies/orders-apps`);
+    await page.getByRole('heading', { name: 'Policy orders-apps' }).waitFor();
+    assert.match(await page.locator('main table').first().textContent() ?? '', /v1/);
+    const editor = page.getByLabel('The policy as JSON');
+    const policy = JSON.parse(await editor.inputValue()) as { subjects: { consumers: string[] } };
+    policy.subjects.consumers = policy.subjects.consumers.filter((c) => c !== 'acme-writer');
+    await editor.fill(JSON.stringify(policy));
+    await page.getByRole('button', { name: /^Dry-run/ }).click();
+    await page.getByText(/would be decided differently/).waitFor();
+    const flips = await page.locator('main table').last().textContent() ?? '';
+    assert.match(flips, /acme-writer/);
+    assert.match(flips, /✗ refused no_access_policy/);
+    assert.equal((await get('/api/orders', 'pk_demo_writer')).status, 200, 'the dry-run applied nothing');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
 });
 
 describe('the developer portal API', () => {
