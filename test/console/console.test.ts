@@ -126,6 +126,19 @@ describe('the web console', () => {
 describe('the developer portal API', () => {
   const adm = (path: string, token: string) => fetch(env.admin + path, { headers: { authorization: `Bearer ${token}` } });
 
+  test('the console is served at / with a strict content security policy, and an unknown asset is a problem, not a page', async () => {
+    const page = await fetch(env.admin + '/');
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'.*frame-ancestors 'none'/);
+    assert.match(await page.text(), /<script type="module" src="\/console\/app.js">/);
+    assert.equal((await fetch(env.admin + '/console/nope.js')).status, 404);
+    const missing = await fetch(env.admin + '/console/%2e%2e/static.ts');
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { code: string }).code, 'admin_not_found');
+    assert.equal((await fetch(env.admin + '/v1/reasons')).status, 401, 'the catalogue endpoints need an admin token');
+  });
+
   test('a tenant admin sees its own APIs and another tenant\'s tenant-only API answers 404', async () => {
     const list = await (await adm('/v1/catalogue', 'adm_demo_acme')).json() as { items: { id: string }[] };
     assert.deepEqual(list.items.map((a) => a.id), ['orders']);
