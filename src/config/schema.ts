@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bodySchemaSchema, routeCsrfSchema, routeSessionSchema, routeWafSchema, webSchema } from '../web/config-schema.ts';
 
 // The declarative configuration, validated at the edge. Inside the gateway only the
 // compiled form (config/compile.ts) is used; nothing here is read per request.
@@ -134,6 +135,11 @@ export const routeSchema = z.strictObject({
   maxBodyBytes: z.number().int().min(0).max(1024 * 1024 * 1024).optional(),
   contentTypes: z.array(z.string().min(1)).optional(),
   forwardCredential: z.boolean().default(false),
+  /** Browser-facing protections (docs/web-protections.md). */
+  session: routeSessionSchema.optional(),
+  csrf: routeCsrfSchema.optional(),
+  waf: routeWafSchema.optional(),
+  bodySchema: bodySchemaSchema.optional(),
 });
 
 export const gatewaySchema = z.strictObject({
@@ -151,6 +157,8 @@ export const gatewaySchema = z.strictObject({
   headersTimeoutMs: z.number().int().min(100).default(10000),
   keepAliveTimeoutMs: z.number().int().min(100).default(5000),
   problemTypeBase: z.string().default('urn:pinpoint:reason:'),
+  /** Match paths case-insensitively: the canonical path is lower-cased (parameters included). */
+  caseInsensitivePaths: z.boolean().default(false),
 });
 
 export const configSchema = z.strictObject({
@@ -160,6 +168,7 @@ export const configSchema = z.strictObject({
   consumers: z.array(consumerSchema).default([]),
   issuers: z.array(issuerSchema).default([]),
   routes: z.array(routeSchema).default([]),
+  web: webSchema.optional(),
   log: z.strictObject({
     maxPending: z.number().int().min(100).default(50000),
     flushIntervalMs: z.number().int().min(1).max(5000).default(50),

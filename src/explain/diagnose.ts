@@ -1,6 +1,7 @@
 import type { PinpointConfig } from '../config/schema.ts';
 import type { TraceRecord } from '../log/trace.ts';
 import type { CheckRecord, Evidence } from '../pipeline/types.ts';
+import { diagnoseWeb } from './diagnose-web.ts';
 
 const str = (e: Evidence | undefined, k: string): string | null => {
   const v = e?.[k];
@@ -24,6 +25,8 @@ export function diagnose(t: TraceRecord, refusing: CheckRecord | null, config: P
     if (t.upstream && t.upstream.attempts.length > 1) out.push(`Attempts: ${t.upstream.attempts.map((a) => `${a.target} -> ${a.error ?? a.status}`).join('; ')}.`);
     return out;
   }
+  const web = diagnoseWeb(t, refusing, config);
+  if (web) return [...out, ...web];
   switch (t.code) {
     case 'route_not_found': {
       out.push(str(e, 'why') ?? 'No route pattern matches the path.');
