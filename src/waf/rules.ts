@@ -70,7 +70,7 @@ export const patternRules: readonly PatternRule[] = [
   {
     id: 'xss-002', attack: 'xss', paranoia: 1, description: 'an HTML tag with an event handler attribute (<img onerror=...>, <svg/onload=...>)',
     needles: [['<'], ['on']],
-    pattern: /<[a-z][\w:-]{0,30}[\s/][^>]{0,400}?\bon[a-z]{3,30} ?=/,
+    pattern: /<[a-z][\w:-]{0,30}[\s/][^>]{0,200}?\bon[a-z]{3,30} ?=/,
   },
   {
     id: 'xss-003', attack: 'xss', paranoia: 1, description: 'a javascript:, vbscript: or data:text/html URL',
