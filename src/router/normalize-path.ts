@@ -42,6 +42,11 @@ export function normalizePath(rawPath: string, options?: NormalizeOptions): Norm
     if (seg.includes('\0')) return { ok: false, problem: 'a NUL byte in the path' };
     if (seg.includes(';')) return { ok: false, ambiguous: true, problem: 'an encoded ; path parameter' };
     if (encodedByte.test(seg)) return { ok: false, ambiguous: true, problem: `double percent-encoding in "${raw.slice(0, 40)}" (a backend decoding again would see "${decodeOnceMore(seg).slice(0, 40)}")` };
+    // Some servers fold compatibility characters (U+FF0E FULLWIDTH FULL STOP) to ASCII.
+    if (/[^\x00-\x7f]/.test(seg)) {
+      const folded = seg.normalize('NFKC');
+      if (folded === '.' || folded === '..' || folded.includes('/') || folded.includes('\\')) return { ok: false, ambiguous: true, problem: `"${raw.slice(0, 40)}" becomes "${folded}" under Unicode compatibility folding` };
+    }
     if (fold) seg = seg.toLowerCase();
     if (seg === '.' ) continue;
     if (seg === '..') {

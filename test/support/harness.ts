@@ -80,6 +80,10 @@ export interface Answer {
 
 /** fetch with the body read; json is {} when the body is not JSON. */
 export async function call(url: string, init: RequestInit = {}): Promise<Answer> {
+  // Tests run the CLI with spawnSync, which blocks the event loop: a keep-alive socket the
+  // server closed meanwhile is only seen as closed once the loop polls again. Without this
+  // turn of the loop, fetch may reuse it and fail with "other side closed" under load.
+  await new Promise((resolve) => setImmediate(resolve));
   const res = await fetch(url, init);
   const text = await res.text();
   let json: Record<string, unknown> = {};

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { performance } from 'node:perf_hooks';
 import type { RequestContext } from '../../src/pipeline/types.ts';
 import { decodeRepeatedly, normalizeForRules } from '../../src/waf/decode.ts';
 import { createWafEngine } from '../../src/waf/engine.ts';
@@ -47,7 +46,16 @@ const adversarial: Record<string, string> = {
   backticks: fill('`ls '),
 };
 
-const PER_RULE_MS = 150;
+// CPU time, not wall time: the suite shares its cores with other processes. The bounds
+// are generous for a linear rule (measured 0.3-75 ms) and far below what a quadratic one
+// needs on 100 KB (10^10 steps: tens of seconds).
+const PER_RULE_MS = 1000;
+const cpuMs = (f: () => void): number => {
+  const t0 = process.cpuUsage();
+  f();
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) / 1000;
+};
 
 describe('every WAF rule is linear on 100 KB adversarial inputs', () => {
   for (const rule of patternRules) {
@@ -59,9 +67,7 @@ describe('every WAF rule is linear on 100 KB adversarial inputs', () => {
       let worst = { name: '', ms: 0 };
       for (const [name, raw] of Object.entries(adversarial)) {
         const input = normalizeForRules(raw);
-        const t0 = performance.now();
-        rule.pattern.exec(input);
-        const ms = performance.now() - t0;
+        const ms = cpuMs(() => rule.pattern.exec(input));
         if (ms > worst.ms) worst = { name, ms };
       }
       assert.ok(worst.ms < PER_RULE_MS, `${rule.id} took ${worst.ms.toFixed(1)} ms on "${worst.name}"`);
@@ -70,24 +76,20 @@ describe('every WAF rule is linear on 100 KB adversarial inputs', () => {
 });
 
 describe('the decoding pipeline and the whole engine are linear too', () => {
-  test('decoding and normalizing each 100 KB input takes under 100 ms', () => {
+  test('decoding and normalizing each 100 KB input takes under 500 ms', () => {
     for (const [name, raw] of Object.entries(adversarial)) {
-      const t0 = performance.now();
-      normalizeForRules(decodeRepeatedly(raw));
-      const ms = performance.now() - t0;
-      assert.ok(ms < 100, `${name}: ${ms.toFixed(1)} ms`);
+      const ms = cpuMs(() => normalizeForRules(decodeRepeatedly(raw)));
+      assert.ok(ms < 500, `${name}: ${ms.toFixed(1)} ms`);
     }
   });
 
-  test('inspecting a 100 KB adversarial JSON body with every paranoia-4 rule takes under 1 s', async () => {
+  test('inspecting a 100 KB adversarial JSON body with every paranoia-4 rule takes under 3 s', async () => {
     const engine = createWafEngine({ paranoia: 4, disabledRules: new Set(), exceptions: new Map(), skipHeaders: new Set() });
     for (const [name, raw] of Object.entries(adversarial)) {
       const body = JSON.stringify({ comment: raw });
       const ctx = { path: '/api/comments', query: '', headers: { 'content-type': 'application/json' }, body: await parseBody(Buffer.from(body), 'application/json') } as unknown as RequestContext;
-      const t0 = performance.now();
-      engine.inspect(ctx, true);
-      const ms = performance.now() - t0;
-      assert.ok(ms < 1000, `${name}: ${ms.toFixed(1)} ms`);
+      const ms = cpuMs(() => engine.inspect(ctx, true));
+      assert.ok(ms < 3000, `${name}: ${ms.toFixed(1)} ms`);
     }
   });
 });
