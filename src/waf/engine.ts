@@ -30,8 +30,42 @@ export interface WafEngine {
 
 const MAX_FRAGMENT = 120;
 
+// Punctuation a needle can require, one bit each: a part's set of these is computed in one
+// pass, and a rule is skipped for a part lacking every character its needles need. This
+// is what keeps a 64 KB body of a thousand strings cheap: an integer test per rule and
+// part instead of a dozen substring searches.
+const specials = '\'"`<>;|&$()=/\\.:#%{}[]*@!~+?,-';
+const bitOf = new Uint32Array(128);
+for (let i = 0; i < specials.length; i++) bitOf[specials.charCodeAt(i)] = 1 << i;
+
+function charMask(s: string): number {
+  let mask = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 128) mask |= bitOf[c]!;
+  }
+  return mask;
+}
+
+/** For each needle group made only of needles with punctuation: the bits one of which a part must have. */
+function groupMasks(rule: PatternRule): number[] {
+  const masks: number[] = [];
+  for (const group of rule.needles) {
+    let m = 0;
+    let constrained = true;
+    for (const needle of group) {
+      const first = [...needle].find((ch) => ch.charCodeAt(0) < 128 && bitOf[ch.charCodeAt(0)]! !== 0);
+      if (first === undefined) { constrained = false; break; }
+      m |= bitOf[first.charCodeAt(0)]!;
+    }
+    if (constrained) masks.push(m);
+  }
+  return masks;
+}
+
 export function createWafEngine(options: WafEngineOptions): WafEngine {
   const rules: PatternRule[] = patternRules.filter((r) => r.paranoia <= options.paranoia && !options.disabledRules.has(r.id));
+  const masks = rules.map(groupMasks);
   const proto = new Set(Object.entries(protocolRules).filter(([id, r]) => r.paranoia <= options.paranoia && !options.disabledRules.has(id)).map(([id]) => id));
   const excepted = (rule: string, part: string): boolean => {
     const set = options.exceptions.get(rule);
@@ -48,23 +82,41 @@ export function createWafEngine(options: WafEngineOptions): WafEngine {
         return !all || found.length >= 20;
       };
       const req = requestLevelFindings(ctx, proto);
-      if (req && add({ rule: req.rule, attack: 'protocol', paranoia: protocolRules[req.rule].paranoia, part: req.part, fragment: req.fragment }) ) return found;
+      if (req && add({ rule: req.rule, attack: 'protocol', paranoia: protocolRules[req.rule].paranoia, part: req.part, fragment: req.fragment })) return found;
+      const names: string[] = [];
+      const normalized: string[] = [];
+      const partMasks: number[] = [];
+      let stopped = false;
       visitParts(ctx, options.skipHeaders, (name, value, source) => {
         if (value.length === 0) return false;
         const decoded = value.includes('%') ? decodeRepeatedly(value) : value;
         const p = valueFinding(name, decoded, source, proto);
-        if (p && add({ rule: p.rule, attack: 'protocol', paranoia: protocolRules[p.rule].paranoia, part: p.part, fragment: p.fragment })) return true;
+        if (p && add({ rule: p.rule, attack: 'protocol', paranoia: protocolRules[p.rule].paranoia, part: p.part, fragment: p.fragment })) { stopped = true; return true; }
+        names.push(name);
         const n = normalizeForRules(decoded);
-        for (const rule of rules) {
-          if (!hasNeedles(n, rule.needles)) continue;
-          const m = rule.pattern.exec(n);
-          if (m && add({ rule: rule.id, attack: rule.attack, paranoia: rule.paranoia, part: name, fragment: m[0].slice(0, MAX_FRAGMENT) })) return true;
-        }
+        normalized.push(n);
+        partMasks.push(charMask(n));
         return false;
       });
+      if (stopped || normalized.length === 0) return found;
+      for (let r = 0; r < rules.length; r++) {
+        const rule = rules[r]!;
+        const required = masks[r]!;
+        for (let i = 0; i < normalized.length; i++) {
+          const n = normalized[i]!;
+          if (!hasChars(partMasks[i]!, required) || !hasNeedles(n, rule.needles)) continue;
+          const m = rule.pattern.exec(n);
+          if (m && add({ rule: rule.id, attack: rule.attack, paranoia: rule.paranoia, part: names[i]!, fragment: m[0].slice(0, MAX_FRAGMENT) })) return found;
+        }
+      }
       return found;
     },
   };
+}
+
+function hasChars(mask: number, required: readonly number[]): boolean {
+  for (const m of required) if ((mask & m) === 0) return false;
+  return true;
 }
 
 function hasNeedles(s: string, groups: readonly (readonly string[])[]): boolean {

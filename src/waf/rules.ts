@@ -32,7 +32,7 @@ export const patternRules: readonly PatternRule[] = [
   },
   {
     id: 'sqli-002', attack: 'sqli', paranoia: 1, description: 'an unquoted tautology after OR/AND (1 or 1=1, and 2>1)',
-    needles: [['or ', 'and ']],
+    needles: [['or ', 'and '], ['=']],
     pattern: /(?:^|[\s)])(?:or|and) \(?(\d{1,10}) ?(?:=|<=>) ?\1(?![\d.])|(?:^|[\s)])(?:or|and) '(\w{1,20})' ?= ?'\2'/,
   },
   {
@@ -42,7 +42,7 @@ export const patternRules: readonly PatternRule[] = [
   },
   {
     id: 'sqli-004', attack: 'sqli', paranoia: 1, description: 'a stacked query after a closed string or number (\'; DROP TABLE ...)',
-    needles: [[';']],
+    needles: [[';'], ['drop', 'delete', 'insert', 'update', 'truncate', 'alter', 'create', 'shutdown', 'exec', 'declare', 'select', 'waitfor']],
     pattern: /(?:['"`\d)] ?;|^ ?;) ?(?:drop (?:table|database|schema|user)\b|delete from\b|insert into\b|update [\w.`]{1,64} set\b|truncate (?:table )?\w|alter (?:table|user)\b|create (?:table|user|function)\b|shutdown\b|exec(?:ute)? [\w@(]|declare @|select [^;]{0,100}?\bfrom\b|waitfor delay\b)/,
   },
   {
@@ -69,17 +69,17 @@ export const patternRules: readonly PatternRule[] = [
   },
   {
     id: 'xss-002', attack: 'xss', paranoia: 1, description: 'an HTML tag with an event handler attribute (<img onerror=...>, <svg/onload=...>)',
-    needles: [['<'], ['on']],
+    needles: [['<'], ['on'], ['=']],
     pattern: /<[a-z][\w:-]{0,30}[\s/][^>]{0,200}?\bon[a-z]{3,30} ?=/,
   },
   {
     id: 'xss-003', attack: 'xss', paranoia: 1, description: 'a javascript:, vbscript: or data:text/html URL',
-    needles: [[':']],
+    needles: [[':'], ['script', 's c r i p t', 'data']],
     pattern: /(?:^|[\s"'=(<>`])(?:j ?a ?v ?a ?s ?c ?r ?i ?p ?t|v ?b ?s ?c ?r ?i ?p ?t|livescript) ?:(?=[\w/(\[{'"`!~+-])|\bdata ?: ?text\/html\b/,
   },
   {
     id: 'xss-004', attack: 'xss', paranoia: 1, description: 'tags that load or run active content (<iframe>, <object>, <embed>, <base>, <meta http-equiv>)',
-    needles: [['<']],
+    needles: [['<'], ['iframe', 'frame', 'object', 'embed', 'applet', 'base', 'meta']],
     pattern: /<(?:iframe|frame|frameset|object|embed|applet|base)\b|<meta\b[^>]{0,200}?\bhttp-equiv\b/,
   },
   {
@@ -91,22 +91,22 @@ export const patternRules: readonly PatternRule[] = [
   // --- Path traversal / local file inclusion -----------------------------------------
   {
     id: 'lfi-001', attack: 'lfi', paranoia: 1, description: 'three or more ../ in a row',
-    needles: [['..']],
+    needles: [['../', '..\\']],
     pattern: /(?:\.\.[\\/]){3}/,
   },
   {
     id: 'lfi-002', attack: 'lfi', paranoia: 1, description: 'a ../ leading to a sensitive file (../etc/passwd, ..\\win.ini, ../.env)',
-    needles: [['..']],
+    needles: [['../', '..\\']],
     pattern: /\.\.[\\/][^\s'"]{0,100}?(?:etc[\\/](?:passwd|shadow|hosts|group)\b|win\.ini\b|boot\.ini\b|system32\b|proc[\\/]self\b|\.ssh[\\/]|\.env\b|\.git[\\/]|web\.config\b|\.ht(?:access|passwd)\b)/,
   },
   {
     id: 'lfi-003', attack: 'lfi', paranoia: 1, description: 'an absolute path to an OS secrets file (/etc/passwd, /proc/self/environ, c:\\windows\\win.ini)',
-    needles: [['etc', 'proc', 'windows']],
+    needles: [['/etc/', '/proc/', ':\\windows', ':/windows']],
     pattern: /\/etc\/(?:passwd|shadow|master\.passwd)\b|\/proc\/self\/(?:environ|cmdline|fd|mem|maps)\b|c:[\\/]windows[\\/](?:win\.ini|system32)\b/,
   },
   {
     id: 'lfi-004', attack: 'lfi', paranoia: 1, description: 'a PHP/stream wrapper URL (php://filter, phar://, expect://)',
-    needles: [['://']],
+    needles: [['://'], ['php:', 'phar:', 'expect:', 'zip:', 'zlib:', 'glob:', 'compress.']],
     pattern: /\b(?:php|phar|expect|zip|zlib|glob|compress\.zlib|compress\.bzip2):\/\//,
   },
   {
@@ -118,12 +118,12 @@ export const patternRules: readonly PatternRule[] = [
   // --- OS command injection ------------------------------------------------------------
   {
     id: 'cmdi-001', attack: 'cmdi', paranoia: 1, description: 'a shell separator followed by a command (; id, && whoami, $(uname -a), | sh)',
-    needles: [[';', '&&', '||', '$(', '|']],
+    needles: [[';', '&&', '||', '$(', '|'], ['id', 'whoami', 'hostname', 'ifconfig', 'ipconfig', 'uname', 'getuid', 'cat /', 'wget', 'curl', 'nc', 'telnet', 'nslookup', 'sh', 'powershell', 'cmd', 'python', 'perl', 'ruby', 'php']],
     pattern: /(?:;|&&|\|\||\$\() ?(?:(?:id|whoami|hostname|ifconfig|ipconfig|uname|getuid)(?= ?(?:$|[;|&`)#]| -))|cat \/|wget |curl |nc |ncat |netcat |telnet |nslookup |(?:ba|z|k)?sh -|powershell\b|cmd(?:\.exe)? \/[ck]\b|python[23]? -c\b|perl -e\b|ruby -e\b|php -r\b)|\| ?(?:(?:ba|z|k)?sh|nc|ncat|netcat)(?: |$)/,
   },
   {
     id: 'cmdi-002', attack: 'cmdi', paranoia: 1, description: 'reverse-shell and dropper shapes (/dev/tcp/, nc -e, bash -i, powershell -enc)',
-    needles: [['/dev/', 'nc', 'sh -i', 'mkfifo', 'powershell', 'cmd', 'chmod', 'wget', 'curl']],
+    needles: [['/dev/', 'nc ', 'ncat ', 'sh -i', 'mkfifo', 'powershell', 'cmd', 'chmod', 'wget ', 'curl ']],
     pattern: /\/dev\/(?:tcp|udp)\/|\bnc(?:at)? (?:-\w{1,4} ){0,4}-\w{0,3}e |\b(?:ba|z|k)?sh -i\b|\bmkfifo \/|\bpowershell(?:\.exe)? -(?:e|enc|encodedcommand|nop|noprofile|w|windowstyle|c|command)\b|\bcmd(?:\.exe)? \/[ck] |\bchmod \+?[0-7]{0,4}x? ?\/tmp\/|\b(?:wget|curl) [^\s|;]{1,300} ?(?:-o ?\/tmp\/|\| ?(?:ba)?sh\b)/,
   },
   {
