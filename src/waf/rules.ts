@@ -31,7 +31,7 @@ export const patternRules: readonly PatternRule[] = [
     pattern: /['"`] ?\)? ?(?:or|and|xor|\|\||&&) ?\(? ?(?:['"`]?[\w.-]{0,40}['"`]? ?(?:=|<=>|!=|<>|<|>|\blike\b|\bis\b|\bin\b|\bregexp\b)|true\b|false\b|not\b|(?:sleep|benchmark|pg_sleep|exists|ascii|substring|substr|char|length|if)\s?\()/,
   },
   {
-    id: 'sqli-002', attack: 'sqli', paranoia: 1, description: 'an unquoted tautology after OR/AND (1 or 1=1, and 2>1)',
+    id: 'sqli-002', attack: 'sqli', paranoia: 1, description: 'an unquoted tautology after OR/AND (1 or 1=1, and \'a\'=\'a\')',
     needles: [['or ', 'and '], ['=']],
     pattern: /(?:^|[\s)])(?:or|and) \(?(\d{1,10}) ?(?:=|<=>) ?\1(?![\d.])|(?:^|[\s)])(?:or|and) '(\w{1,20})' ?= ?'\2'/,
   },
@@ -127,7 +127,7 @@ export const patternRules: readonly PatternRule[] = [
     pattern: /\/dev\/(?:tcp|udp)\/|\bnc(?:at)? (?:-\w{1,4} ){0,4}-\w{0,3}e |\b(?:ba|z|k)?sh -i\b|\bmkfifo \/|\bpowershell(?:\.exe)? -(?:e|enc|encodedcommand|nop|noprofile|w|windowstyle|c|command)\b|\bcmd(?:\.exe)? \/[ck] |\bchmod \+?[0-7]{0,4}x? ?\/tmp\/|\b(?:wget|curl) [^\s|;]{1,300} ?(?:-o ?\/tmp\/|\| ?(?:ba)?sh\b)/,
   },
   {
-    id: 'cmdi-101', attack: 'cmdi', paranoia: 2, description: 'command substitution or a separator before any common command (`ls`, ; rm, && cat)',
+    id: 'cmdi-101', attack: 'cmdi', paranoia: 2, description: 'command substitution or a separator before any common command (backticked ls, ; rm, && cat)',
     needles: [['`', '$(', ';', '&&', '||', '|']],
     pattern: /`(?:ls|id|cat|pwd|whoami|uname|env|ps|rm|echo|curl|wget)\b[^`]{0,100}`|(?:;|&&|\|\||\|) ?(?:ls|cat|rm|echo|ps|env|printenv|ping|sleep|kill|chmod|chown|sudo|su|pwd)\b/,
   },
@@ -141,7 +141,7 @@ export const protocolRules = {
   'proto-004': { paranoia: 1, description: 'a single header value longer than 8192 bytes' },
   'proto-005': { paranoia: 1, description: 'invalid percent-encoding or %u encoding in the query or a form body' },
   'proto-006': { paranoia: 1, description: 'percent-encoded bytes that are not valid UTF-8 (overlong encodings like %c0%af)' },
-  'proto-007': { paranoia: 1, description: 'CR or LF in a decoded query or form value followed by a header (response splitting)' },
+  'proto-007': { paranoia: 1, description: 'CR or LF followed by a header name in a decoded query, header or cookie value (response splitting)' },
   'proto-101': { paranoia: 2, description: 'a body that does not parse as its declared Content-Type' },
 } as const satisfies Record<string, { paranoia: 1 | 2 | 3 | 4; description: string }>;
 
