@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -64,9 +64,19 @@ function launch(cpu: number, cmd: string, args: string[], ready: RegExp): Promis
   });
 }
 
-interface Result { rps: number; p50: number; p99: number; errors: number }
+interface Result { rps: number; p50: number; p99: number; errors: number; cpuUsPerRequest: number }
 
-function wrk(url: string, bodyFile: string, seconds: number, dir: string): Result {
+const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+/** utime + stime of a process, all threads (the call-log worker included), in µs. */
+function cpuOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / ticks) * 1e6;
+  } catch { return NaN; }
+}
+
+function wrk(url: string, bodyFile: string, seconds: number, dir: string, gatewayPid = 0): Result {
+  const cpu0 = cpuOf(gatewayPid);
   const script = join(dir, 'post.lua');
   writeFileSync(script, [
     'wrk.method = "POST"',
@@ -81,7 +91,7 @@ function wrk(url: string, bodyFile: string, seconds: number, dir: string): Resul
   const m = /^BENCH (\{.*\})$/m.exec(r.stdout);
   if (!m) throw new Error(`wrk failed: ${r.stderr}${r.stdout}`);
   const j = JSON.parse(m[1]!) as { requests: number; us: number; errors: number; p50: number; p99: number };
-  return { rps: j.requests / (j.us / 1e6), p50: j.p50 / 1000, p99: j.p99 / 1000, errors: j.errors };
+  return { rps: j.requests / (j.us / 1e6), p50: j.p50 / 1000, p99: j.p99 / 1000, errors: j.errors, cpuUsPerRequest: (cpuOf(gatewayPid) - cpu0) / j.requests };
 }
 
 /** The engine alone, in this process: mean CPU time of one inspection (CPU, not wall: the machine may be shared). */
@@ -115,7 +125,7 @@ async function main(): Promise<void> {
       `upstreams:\n  up:\n    targets: [{ url: "http://127.0.0.1:${upstreamPort}" }]\n    connections: 64`,
       'routes:', route('plain', '/plain', false), route('waf', '/waf', true), '',
     ].join('\n'));
-    await launch(0, node, ['bin/pinpoint.js', 'serve', '--config', config, '--data-dir', join(dir, 'data')], /gateway listening/);
+    const gateway = await launch(0, node, ['bin/pinpoint.js', 'serve', '--config', config, '--data-dir', join(dir, 'data')], /gateway listening/);
     const rows: string[] = [];
     for (const [size, body] of Object.entries(bodies)) {
       const bodyFile = join(dir, `body-${size.replace(' ', '')}.json`);
@@ -130,12 +140,12 @@ async function main(): Promise<void> {
       const results: Record<string, Result> = {};
       for (const path of ['/plain', '/waf']) {
         wrk(`http://127.0.0.1:${gwPort}${path}`, bodyFile, warmup, dir);
-        results[path] = wrk(`http://127.0.0.1:${gwPort}${path}`, bodyFile, duration, dir);
-        process.stdout.write(`${size} ${path}: ${results[path]!.rps.toFixed(0)} req/s, p50 ${results[path]!.p50.toFixed(2)} ms, p99 ${results[path]!.p99.toFixed(2)} ms, errors ${results[path]!.errors}\n`);
+        results[path] = wrk(`http://127.0.0.1:${gwPort}${path}`, bodyFile, duration, dir, gateway.pid ?? 0);
+        process.stdout.write(`${size} ${path}: ${results[path]!.rps.toFixed(0)} req/s, p50 ${results[path]!.p50.toFixed(2)} ms, p99 ${results[path]!.p99.toFixed(2)} ms, ${results[path]!.cpuUsPerRequest.toFixed(0)} CPU µs/request, errors ${results[path]!.errors}\n`);
       }
       const off = results['/plain']!;
       const on = results['/waf']!;
-      rows.push(`| ${size} (${Buffer.byteLength(body)} B) | ${off.rps.toFixed(0)} | ${on.rps.toFixed(0)} | ${((on.rps / off.rps - 1) * 100).toFixed(1)}% | ${off.p99.toFixed(2)} | ${on.p99.toFixed(2)} | ${micros.toFixed(0)} |`);
+      rows.push(`| ${size} (${Buffer.byteLength(body)} B) | ${off.rps.toFixed(0)} | ${on.rps.toFixed(0)} | ${off.p99.toFixed(2)} | ${on.p99.toFixed(2)} | ${off.cpuUsPerRequest.toFixed(0)} | ${on.cpuUsPerRequest.toFixed(0)} | ${micros.toFixed(0)} |`);
     }
     const report = [
       '# WAF benchmark', '',
@@ -143,10 +153,10 @@ async function main(): Promise<void> {
       'Same gateway and route shape (POST, JSON, 128 KB limit, call log on), without and with the WAF in block mode at paranoia 1.',
       'Bodies are benign batches of comments from the test corpus (prose, code snippets, URLs, names with apostrophes): the WAF inspects every string and passes them.',
       'Without the WAF the body streams; with it, the body is buffered, parsed and inspected, then forwarded.', '',
-      '| body | req/s without WAF | req/s with WAF | change | p99 ms without | p99 ms with | WAF engine CPU µs per body (in-process mean) |',
-      '| --- | --- | --- | --- | --- | --- | --- |',
+      '| body | req/s without WAF | req/s with WAF | p99 ms without | p99 ms with | gateway CPU µs/request without | with | WAF engine CPU µs per body (in-process mean) |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
       ...rows, '',
-      'Produced by `node bench/waf.ts`. Numbers on a shared machine vary by a few percent between runs.', '',
+      'Gateway CPU µs/request is utime+stime of the gateway process (all threads, call-log worker included) over the measured run divided by the requests: less sensitive than req/s to other load on the machine. Produced by `node bench/waf.ts`.', '',
     ].join('\n');
     process.stdout.write(`\n${report}`);
     if (!opts['no-write']) {
