@@ -4,9 +4,8 @@ import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { TraceRecord } from '../../src/log/trace.ts';
 import type { ReasonCode } from '../../src/reasons/catalogue.ts';
-import { findTrace } from '../../src/store/sqlite/call-log-store.ts';
-import { openDatabase } from '../../src/store/sqlite/database.ts';
 import { call, keyEntry, startTestGateway, startUpstream, type Answer, type TestGateway, type TestUpstream } from '../support/harness.ts';
+import { traceById } from '../support/assertions.ts';
 
 // The listener's own refusals: routing, request shape and malformed or slow HTTP. Each is
 // answered as problem+json before the upstream sees anything, and each is in the call log.
@@ -38,16 +37,8 @@ after(async () => {
   await upstream?.close();
 });
 
-async function traceOf(requestId: string): Promise<TraceRecord> {
-  await gw.gateway.writer.flush();
-  const db = openDatabase(gw.databaseFile, { readOnly: true });
-  try {
-    const trace = findTrace(db, requestId);
-    assert.ok(trace, `request ${requestId} is in the call log`);
-    return trace;
-  } finally {
-    db.close();
-  }
+function traceOf(requestId: string): Promise<TraceRecord> {
+  return traceById(gw, requestId);
 }
 
 /** The refusal is a problem+json with the code, and the call log holds its trace with the running config version. */

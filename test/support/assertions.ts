@@ -32,6 +32,11 @@ export function assertProblem(a: Answer, status: number, code: ReasonCode): void
 export async function traceOf(t: TestGateway, a: Answer): Promise<TraceRecord> {
   const requestId = a.headers.get('x-request-id');
   assert.ok(requestId, 'the answer carries X-Request-Id');
+  return traceById(t, requestId);
+}
+
+/** The trace of a request by its id, once everything written so far has reached the store. */
+export async function traceById(t: Pick<TestGateway, 'gateway' | 'databaseFile'>, requestId: string): Promise<TraceRecord> {
   await t.gateway.writer.flush();
   const db = openDatabase(t.databaseFile, { readOnly: true });
   try {
