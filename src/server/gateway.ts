@@ -333,7 +333,8 @@ function joined(set: ReadonlySet<string>): string {
   return j;
 }
 
-const withoutEvidence = (c: CheckRecord): CheckRecord => (c.evidence && c.phase !== 'authn' ? { id: c.id, phase: c.phase, outcome: c.outcome, micros: c.micros } : c);
+// A detect-only WAF finding is the point of detect mode: it stays on a request that went through.
+const withoutEvidence = (c: CheckRecord): CheckRecord => (c.evidence && c.phase !== 'authn' && c.evidence.would_block !== true ? { id: c.id, phase: c.phase, outcome: c.outcome, micros: c.micros } : c);
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 

@@ -29,6 +29,10 @@ export interface WafEngine {
 }
 
 const MAX_FRAGMENT = 120;
+// Evidence never holds a secret: a match inside a password-like field is logged by its
+// rule and part, with the fragment's length only.
+const secretPart = /pass(?:word|wd)?|secret|token|api[-_]?key|authorization|session|csrf|credential/i;
+const fragmentOf = (part: string, text: string): string => (secretPart.test(part) ? `[redacted ${text.length} chars]` : text.slice(0, MAX_FRAGMENT));
 
 // Punctuation a needle can require, one bit each: a part's set of these is computed in one
 // pass, and a rule is skipped for a part lacking every character its needles need. This
@@ -82,7 +86,7 @@ export function createWafEngine(options: WafEngineOptions): WafEngine {
         return !all || found.length >= 20;
       };
       const req = requestLevelFindings(ctx, proto);
-      if (req && add({ rule: req.rule, attack: 'protocol', paranoia: protocolRules[req.rule].paranoia, part: req.part, fragment: req.fragment })) return found;
+      if (req && add({ rule: req.rule, attack: 'protocol', paranoia: protocolRules[req.rule].paranoia, part: req.part, fragment: fragmentOf(req.part, req.fragment) })) return found;
       const names: string[] = [];
       const normalized: string[] = [];
       const partMasks: number[] = [];
@@ -91,7 +95,7 @@ export function createWafEngine(options: WafEngineOptions): WafEngine {
         if (value.length === 0) return false;
         const decoded = value.includes('%') ? decodeRepeatedly(value) : value;
         const p = valueFinding(name, decoded, source, proto);
-        if (p && add({ rule: p.rule, attack: 'protocol', paranoia: protocolRules[p.rule].paranoia, part: p.part, fragment: p.fragment })) { stopped = true; return true; }
+        if (p && add({ rule: p.rule, attack: 'protocol', paranoia: protocolRules[p.rule].paranoia, part: p.part, fragment: fragmentOf(p.part, p.fragment) })) { stopped = true; return true; }
         names.push(name);
         const n = normalizeForRules(decoded);
         normalized.push(n);
@@ -106,7 +110,7 @@ export function createWafEngine(options: WafEngineOptions): WafEngine {
           const n = normalized[i]!;
           if (!hasChars(partMasks[i]!, required) || !hasNeedles(n, rule.needles)) continue;
           const m = rule.pattern.exec(n);
-          if (m && add({ rule: rule.id, attack: rule.attack, paranoia: rule.paranoia, part: names[i]!, fragment: m[0].slice(0, MAX_FRAGMENT) })) return found;
+          if (m && add({ rule: rule.id, attack: rule.attack, paranoia: rule.paranoia, part: names[i]!, fragment: fragmentOf(names[i]!, m[0]) })) return found;
         }
       }
       return found;

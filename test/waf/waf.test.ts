@@ -180,6 +180,9 @@ describe('modes, paranoia levels and exceptions', () => {
     assert.equal(a.status, 201, a.text);
     const rec = checkRecord(await traceOf(t, a), 'waf');
     assert.equal(rec.outcome, 'continue');
+    assert.equal(rec.evidence?.would_block, true, 'the finding is kept on a request that went through');
+    assert.equal(rec.evidence?.rule, 'xss-001');
+    assert.equal(rec.evidence?.part, 'body.$.comment');
     assert.equal(upstream.seen.at(-1)!.body, json({ comment: '<script>alert(1)</script>' }));
   });
 
@@ -214,6 +217,15 @@ describe('modes, paranoia levels and exceptions', () => {
   test('an exception naming an unknown rule is a config error with its location', async () => {
     const bad = wafConfig(upstream.url, [{ id: 'bad', path: '/bad', methods: ['POST'], upstream: 'up', waf: { exceptions: [{ rule: 'sqli-999', part: 'body.$.x' }] } }]);
     await assert.rejects(startTestGateway(bad), /routes\[5\]\.waf\.exceptions\[0\]\.rule: unknown WAF rule "sqli-999"/);
+  });
+
+  test('a match in a password-like field is logged without the matched text', async () => {
+    const a = await post(t.url, '/api/comments', json({ user: 'bob', password: "hunter2' or 1=1 --" }));
+    assertProblem(a, 403, 'waf_blocked');
+    const ev = checkRecord(await traceOf(t, a), 'waf').evidence!;
+    assert.equal(ev.part, 'body.$.password');
+    assert.match(String(ev.fragment), /^\[redacted \d+ chars\]$/);
+    assert.doesNotMatch(JSON.stringify(await traceOf(t, a)), /hunter2/);
   });
 
   test('the API key header itself is never inspected', async () => {
