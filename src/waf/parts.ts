@@ -63,9 +63,10 @@ function visitJson(v: unknown, path: string, depth: number, budget: { left: numb
     return false;
   }
   for (const key in v as Record<string, unknown>) {
-    const child = ident.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+    const plain = ident.test(key);
+    const child = plain ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
     // Keys are data too: a backend that builds queries from field names reads them.
-    if (!ident.test(key) && visit(`${child}#key`, key, 'body')) return true;
+    if (!plain && visit(`${child}#key`, key, 'body')) return true;
     if (visitJson((v as Record<string, unknown>)[key], child, depth + 1, budget, visit)) return true;
   }
   return false;
