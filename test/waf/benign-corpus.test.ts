@@ -38,7 +38,7 @@ test('every benign request passes the WAF at the default paranoia level (zero fa
   const worker = async () => {
     while (next < corpus.length) {
       const r = corpus[next++]!;
-      const a = await call(`${t.url}${r.path}`, { method: 'POST', headers: { 'x-api-key': WAF_KEY, 'content-type': r.contentType }, body: r.body });
+      const a = await call(`${t.url}${r.path}`, { method: 'POST', headers: { ...r.headers, 'x-api-key': WAF_KEY, 'content-type': r.contentType }, body: r.body });
       if (a.status !== 201) {
         const trace = a.json.code === 'waf_blocked' ? await traceOf(t, a) : null;
         const ev = trace?.checks.find((c) => c.id === 'waf')?.evidence;
