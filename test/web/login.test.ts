@@ -138,6 +138,14 @@ describe('web config errors', () => {
     await assert.rejects(startTestGateway(cfg), /routes\[0\]\.session: session needs the top-level web block/);
   });
 
+  test('a trusted origin with a path or trailing slash is refused at load', async () => {
+    await assert.rejects(startTestGateway(webConfig(upstream.url, { trustedOrigins: ['self', 'https://app.example.com/'] })), /web\.trustedOrigins\[1\]: an origin: scheme:\/\/host\[:port\], no path or trailing slash/);
+  });
+
+  test('a web secret shorter than 32 characters is refused at load', async () => {
+    await assert.rejects(startTestGateway(webConfig(upstream.url, { secret: 'short' })), /web\.secret: at least 32 characters/);
+  });
+
   test('a CSRF token check without a session route is refused at load', async () => {
     const cfg = webConfig(upstream.url, {}, [{ id: 'bad', path: '/bad', methods: ['POST'], upstream: 'up', auth: ['apiKey'], csrf: { token: true } }]);
     await assert.rejects(startTestGateway(cfg), /routes\[4\]\.csrf: a CSRF token is bound to a session/);
