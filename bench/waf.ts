@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createWafEngine } from '../src/waf/engine.ts';
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     }
     const report = [
       '# WAF benchmark', '',
-      `${new Date().toISOString()} · node ${process.version} · ${cpus()[0]?.model ?? 'unknown CPU'} · ${pin ? 'gateway on CPU 0, wrk + upstream on CPU 1' : 'NOT pinned'} · ${connections} connections · ${duration} s per run after ${warmup} s warm-up`, '',
+      `${new Date().toISOString()} · node ${process.version} · ${cpus()[0]?.model ?? 'unknown CPU'} · ${pin ? 'gateway on CPU 0, wrk + upstream on CPU 1' : 'NOT pinned'} · ${connections} connections · ${duration} s per run after ${warmup} s warm-up · load average ${loadavg()[0]!.toFixed(1)} when done`, '',
       'Same gateway and route shape (POST, JSON, 128 KB limit, call log on), without and with the WAF in block mode at paranoia 1.',
       'Bodies are benign batches of comments from the test corpus (prose, code snippets, URLs, names with apostrophes): the WAF inspects every string and passes them.',
       'Without the WAF the body streams; with it, the body is buffered, parsed and inspected, then forwarded.', '',
