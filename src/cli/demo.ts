@@ -7,11 +7,11 @@ import { createLogger } from '../server/logger.ts';
 import { portOption, runUntilSignalled, startOrExplain } from './serve.ts';
 
 export const demoUsage = `pinpoint demo [--port N] [--data-dir DIR] [--reset]
-  The 403 playground: the gateway on PORT (8080), its echo upstream on PORT+2.`;
+  The 403 playground: the gateway on PORT (8080), its echo upstream on PORT+2, the vault (HTTPS) on PORT+443.`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
-    port: { type: 'string' }, 'data-dir': { type: 'string' }, reset: { type: 'boolean', default: false }, 'echo-port': { type: 'string' },
+    port: { type: 'string' }, 'data-dir': { type: 'string' }, reset: { type: 'boolean', default: false }, 'echo-port': { type: 'string' }, 'vault-port': { type: 'string' },
   } });
   const port = portOption(values.port ?? process.env.PORT) ?? 8080;
   const echoPort = portOption(values['echo-port']) ?? (port === 0 ? 0 : port + 2);
@@ -27,12 +27,24 @@ export async function demoCommand(argv: string[]): Promise<number> {
   process.env.PINPOINT_DEMO_ECHO_URL = echo.url;
   const gateway = await startOrExplain(logger, { configFile, databaseFile: join(dataDir, 'pinpoint.db'), port });
   if (!gateway) { echo.server.close(); return 1; }
+  const vaultPort = portOption(values['vault-port']) ?? (port === 0 ? 0 : port + 443);
+  // Loaded on demand: the vault brings the X.509 library, which other verbs should not pay for at startup.
+  const { startDemoVault } = await import('../demo/demo-vault.ts');
+  const demoVault = await startDemoVault({ dataDir, port: vaultPort, callLog: gateway.writer, configVersion: () => gateway.current().version, logger }).catch((err: NodeJS.ErrnoException) => {
+    process.stderr.write(`pinpoint: the vault could not start on port ${vaultPort}: ${err.message}${err.code === 'EADDRINUSE' ? ' (choose another with --vault-port)' : ''}\n`);
+    return null;
+  });
+  if (!demoVault) { echo.server.close(); await gateway.close(); return 1; }
+  const v = demoVault.vault.url;
   const g = gateway.url;
   process.stdout.write([
     '',
     `Pinpoint demo — the 403 playground`,
     `  gateway        ${g}`,
     `  echo upstream  ${echo.url}`,
+    `  vault (HTTPS)  ${v}  (vault demo; https://locked.vault.localhost:${demoVault.vault.port} is vault locked)`,
+    `  token service  ${v}/demo-tenant/oauth2/v2.0/token  (apps demo-app, demo-readonly, demo-nopolicy)`,
+    `  demo CA        ${demoVault.caFile}  (trust it: NODE_EXTRA_CA_CERTS=${demoVault.caFile} or curl --cacert)`,
     `  config         ${configFile} (edit it: the gateway reloads it)`,
     `  data           ${dataDir}`,
     '',
@@ -40,8 +52,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
     `  curl -i -X POST ${g}/api/orders -H 'X-API-Key: pk_demo_writer' -H 'Content-Type: application/json' -d '{"item":"book"}'`,
     `  curl -i -X POST ${g}/api/orders -H 'X-API-Key: pk_demo_reader' -H 'Content-Type: application/json' -d '{"item":"book"}'`,
     `  npx pinpoint explain <X-Request-Id of the 403>${values['data-dir'] ? ` --data-dir ${dataDir}` : ''}`,
+    `  TOKEN=$(curl -s --cacert ${demoVault.caFile} ${v}/demo-tenant/oauth2/v2.0/token -d grant_type=client_credentials -d client_id=demo-app -d client_secret=demo-app-secret -d scope=https://vault.localhost/.default | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
+    `  curl -s --cacert ${demoVault.caFile} "${v}/secrets/greeting?api-version=7.5" -H "Authorization: Bearer $TOKEN"`,
     '',
   ].join('\n') + '\n');
-  runUntilSignalled(gateway, logger, configFile, () => new Promise((r) => echo.server.close(() => r())));
+  runUntilSignalled(gateway, logger, configFile, async () => { await Promise.all([new Promise<void>((r) => echo.server.close(() => r())), demoVault.vault.close()]); });
   return 0;
 }

@@ -5,6 +5,7 @@ import { reasonsCommand, reasonsUsage } from './reasons.ts';
 import { serveCommand, serveUsage, UsageError } from './serve.ts';
 import { simulateCommand, simulateUsage } from './simulate.ts';
 import { tokenCommand, tokenUsage } from './token.ts';
+import { vaultCommand, vaultUsage } from './vault.ts';
 
 const verbs: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
   serve: { run: serveCommand, usage: serveUsage },
@@ -14,6 +15,7 @@ const verbs: Record<string, { run: (argv: string[]) => Promise<number>; usage: s
   simulate: { run: simulateCommand, usage: simulateUsage },
   token: { run: tokenCommand, usage: tokenUsage },
   key: { run: keyCommand, usage: keyUsage },
+  vault: { run: vaultCommand, usage: vaultUsage },
 };
 
 function usage(): string {
@@ -40,4 +42,4 @@ export async function main(argv: string[]): Promise<number> {
 
 const code = await main(process.argv.slice(2));
 // Servers keep the process alive; one-shot verbs exit with their status.
-if (code !== 0 || !['serve', 'demo'].includes(process.argv[2] ?? '')) process.exitCode = code;
+if (code !== 0 || !['serve', 'demo', 'vault'].includes(process.argv[2] ?? '')) process.exitCode = code;

@@ -1,6 +1,7 @@
 import type { PinpointConfig } from '../config/schema.ts';
 import type { TraceRecord } from '../log/trace.ts';
 import type { CheckRecord, Evidence } from '../pipeline/types.ts';
+import { diagnoseVault } from '../vault/explain-vault.ts';
 import { diagnoseWeb } from './diagnose-web.ts';
 
 const str = (e: Evidence | undefined, k: string): string | null => {
@@ -25,6 +26,7 @@ export function diagnose(t: TraceRecord, refusing: CheckRecord | null, config: P
     if (t.upstream && t.upstream.attempts.length > 1) out.push(`Attempts: ${t.upstream.attempts.map((a) => `${a.target} -> ${a.error ?? a.status}`).join('; ')}.`);
     return out;
   }
+  if (t.extra?.service === 'vault') return [...out, ...diagnoseVault(t, refusing)];
   const web = diagnoseWeb(t, refusing, config);
   if (web) return [...out, ...web];
   switch (t.code) {

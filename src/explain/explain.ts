@@ -6,6 +6,7 @@ import type { CheckRecord, ConfigLocation } from '../pipeline/types.ts';
 import { reasons, type ReasonSpec } from '../reasons/catalogue.ts';
 import { getConfigVersion, latestConfigVersion } from '../store/sqlite/config-versions.ts';
 import { diagnose } from './diagnose.ts';
+import { summarizeVault } from '../vault/explain-vault.ts';
 
 export interface Explanation {
   readonly trace: TraceRecord;
@@ -48,6 +49,7 @@ export function explainTrace(db: DatabaseSync, trace: TraceRecord): Explanation 
 
 function summarize(t: TraceRecord, refusing: CheckRecord | null): string {
   const req = `${t.method} ${t.path}`;
+  if (t.extra?.service === 'vault') return summarizeVault(t, refusing);
   if (t.answeredBy === 'upstream') {
     const passed = t.checks.filter((c) => c.outcome === 'continue').length;
     return t.status >= 400

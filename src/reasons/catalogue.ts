@@ -221,6 +221,30 @@ export const reasons = {
     causes: ['a page on another origin submitted to this route (CSRF attempt)', 'the application is served from an origin missing from the trusted origins', 'a proxy rewrote the Host header, so the gateway\'s own origin differs from the browser\'s'],
     fixes: ['nothing, if it was an attack', 'add the origin to web.trustedOrigins (or the route\'s csrf.trustedOrigins)', 'forward the original Host, or list the public origin explicitly'],
   },
+  vault_no_access_policy: {
+    status: 403, layer: 'authz', title: 'The identity has no access policy on this vault',
+    hint: 'Ask the vault owner for an access policy for the identity named in the message.',
+    causes: ['the client uses another client id (app) than the one the policy was made for', 'the policy was made for an object with the same display name but another object id', 'the policy was never created or was removed'],
+    fixes: ['compare the appid/oid in the message with the policies (`pinpoint explain` lists them) and fix the client\'s client id', 'make the policy for the object id in the message', 'add an access policy for the identity'],
+  },
+  vault_permission_missing: {
+    status: 403, layer: 'authz', title: 'The access policy lacks the permission this operation needs',
+    hint: 'Ask the vault owner to add the named secret permission to your access policy.',
+    causes: ['the policy grants fewer secret permissions than the operation needs (e.g. list but not get)', 'the client uses a read-only app for a write'],
+    fixes: ['add the permission named in the message to the identity\'s policy', 'use the app that holds the permission'],
+  },
+  vault_firewall_denied: {
+    status: 403, layer: 'network', title: 'The vault firewall does not allow the client address',
+    hint: 'Call the vault from an allowed network, or ask its owner to add your address.',
+    causes: ['the vault\'s firewall default action is Deny and the client address matches no IP rule', 'the caller is not a trusted service, so the bypass does not apply', 'a proxy or NAT changes the address the vault sees'],
+    fixes: ['add the client\'s address or CIDR to the vault\'s ipRules', 'mark the calling app as a trusted service if it is one (bypass: AzureServices)', 'check which address the vault saw (in the message) and allow that one'],
+  },
+  vault_throttled: {
+    status: 429, layer: 'limit', title: 'The vault throttled this operation class',
+    hint: 'Retry after the number of seconds in Retry-After; cache secrets instead of reading them per request.',
+    causes: ['the client reads the same secret on every request instead of caching it', 'many clients share one vault', 'a retry loop without backoff'],
+    fixes: ['cache secret values in the application and refresh them periodically', 'split the load over several vaults or raise the vault\'s throttle limits', 'honour Retry-After with exponential backoff'],
+  },
   internal_error: {
     status: 500, layer: 'gateway', title: 'The gateway failed to handle the request',
     hint: 'This is a gateway bug; report the request id.',

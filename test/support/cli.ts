@@ -20,11 +20,11 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A port P such that P, P+1 and P+2 are free (the demo's gateway, admin and echo offsets). */
+/** A port P such that P, P+1, P+2 and P+443 are free (the demo's gateway, admin, echo and vault offsets). */
 export async function freePortBlock(): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const base = 20000 + Math.floor(Math.random() * 30000);
-    if ((await portFree(base)) && (await portFree(base + 1)) && (await portFree(base + 2))) return base;
+    if ((await portFree(base)) && (await portFree(base + 1)) && (await portFree(base + 2)) && (await portFree(base + 443))) return base;
   }
   throw new Error('no free port block found');
 }
