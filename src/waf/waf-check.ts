@@ -15,8 +15,6 @@ export interface WafCheckOptions {
   readonly config: RouteWafConfig;
   readonly skipHeaders: ReadonlySet<string>;
   readonly source: ConfigLocation;
-  /** Where each exception is written, so explain can point at it. */
-  readonly exceptionSources: readonly ConfigLocation[];
 }
 
 const descriptions = new Map<string, string>([

@@ -57,7 +57,6 @@ export function compileWebRoute(route: RouteConfig, c: WebCompileContext): WebRo
     try {
       preAuth.push(createWafCheck({
         config: route.waf, skipHeaders: new Set([c.apiKeyHeader]), source: locate(at('waf')),
-        exceptionSources: route.waf.exceptions.map((_e, i) => locate(at('waf', 'exceptions', i))),
       }));
     } catch (err) {
       if (err instanceof WafConfigError) fail(at('waf', ...err.path), err.message);
