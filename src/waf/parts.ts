@@ -39,8 +39,9 @@ export function visitParts(ctx: RequestContext, skipHeaders: ReadonlySet<string>
   const body = ctx.body;
   if (!body) return;
   if (body.kind === 'json' && body.parseError === null) {
-    const budget = { left: MAX_JSON_PARTS };
-    if (!visitJson(body.json, 'body.$', 0, budget, visit) && budget.left <= 0) visit('body', body.raw.toString('utf8'), 'body');
+    const budget = { left: MAX_JSON_PARTS, truncated: false };
+    // Past the part or depth budget, the rest is not skipped: the raw text is inspected whole.
+    if (!visitJson(body.json, 'body.$', 0, budget, visit) && budget.truncated) visit('body', body.raw.toString('utf8'), 'body');
     return;
   }
   if (body.fields && body.parseError === null) {
@@ -54,10 +55,11 @@ export function visitParts(ctx: RequestContext, skipHeaders: ReadonlySet<string>
 
 const ident = /^[A-Za-z_$][\w$]*$/;
 
-function visitJson(v: unknown, path: string, depth: number, budget: { left: number }, visit: PartVisitor): boolean {
-  if (--budget.left <= 0) return false;
+function visitJson(v: unknown, path: string, depth: number, budget: { left: number; truncated: boolean }, visit: PartVisitor): boolean {
+  if (--budget.left <= 0) { budget.truncated = true; return false; }
   if (typeof v === 'string') return visit(path, v, 'body');
-  if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return false;
+  if (v === null || typeof v !== 'object') return false;
+  if (depth > MAX_DEPTH) { budget.truncated = true; return false; }
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) if (visitJson(v[i], `${path}[${i}]`, depth + 1, budget, visit)) return true;
     return false;

@@ -67,6 +67,16 @@ describe('each attack class is blocked in a JSON body, with rule, part and fragm
     await blockedBy(await post(t.url, '/api/comments', json({ thread: { replies: [{ text: 'ok' }, { text: '<script>x</script>' }] } })), 'xss-001', 'body.$.thread.replies[1].text');
   });
 
+  test('a payload nested deeper than the part walker goes is still found in the raw body', async () => {
+    const deep = '{"a":'.repeat(100) + '"<script>alert(1)</script>"' + '}'.repeat(100);
+    await blockedBy(await post(t.url, '/api/comments', deep), 'xss-001', 'body');
+  });
+
+  test('pathological JSON (30 000 nested arrays) gets an answer, not a crash', async () => {
+    const a = await post(t.url, '/api/comments', '['.repeat(30_000) + ']'.repeat(30_000));
+    assert.ok(a.status === 201 || a.status === 403, `${a.status} ${a.text.slice(0, 200)}`);
+  });
+
   test('an object key is inspected too', async () => {
     await blockedBy(await post(t.url, '/api/comments', json({ "name' or '1'='1": 1 })), 'sqli-001', 'body.$["name\' or \'1\'=\'1"]#key');
   });
