@@ -49,8 +49,9 @@ export function visitParts(ctx: RequestContext, skipHeaders: ReadonlySet<string>
     return;
   }
   // Text, or a body that did not parse as its type: the upstream may be more lenient than
-  // the gateway's parser, so the rules see the raw text rather than nothing.
-  if (body.kind !== 'other' || body.parseError !== null) visit('body', body.raw.toString('utf8'), 'body');
+  // the gateway's parser (or parse JSON whatever the Content-Type), so the rules see the raw
+  // text, with JSON's \uXXXX escapes undone, rather than nothing.
+  if (body.kind !== 'other' || body.parseError !== null) visit('body', unescapeJsonEscapes(body.raw.toString('utf8')), 'body');
 }
 
 const ident = /^[A-Za-z_$][\w$]*$/;
@@ -72,6 +73,11 @@ function visitJson(v: unknown, path: string, depth: number, budget: { left: numb
     if (visitJson((v as Record<string, unknown>)[key], child, depth + 1, budget, visit)) return true;
   }
   return false;
+}
+
+const jsonEscape = /\\u([0-9a-fA-F]{4})/g;
+function unescapeJsonEscapes(s: string): string {
+  return s.includes('\\u') ? s.replace(jsonEscape, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))) : s;
 }
 
 function safeDecode(s: string): string {

@@ -61,9 +61,12 @@ function kindOf(media: string): BodyKind {
   if (media === 'application/json' || media.endsWith('+json')) return 'json';
   if (media === 'application/x-www-form-urlencoded') return 'form';
   if (media === 'multipart/form-data') return 'multipart';
-  if (media.startsWith('text/') || media === '') return 'text';
-  return 'other';
+  return binary.test(media) ? 'other' : 'text';
 }
+
+// Media types whose bytes are not text a backend reads as such: everything else (XML,
+// GraphQL, JavaScript, unknown or missing types) is inspected as text.
+const binary = /^(?:image|audio|video|font)\/|^application\/(?:octet-stream|pdf|zip|gzip|x-tar|x-7z-compressed|protobuf|x-protobuf|grpc|vnd\.ms-excel|msword|wasm)$/;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

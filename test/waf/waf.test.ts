@@ -118,6 +118,19 @@ describe('attacks are found in every request part', () => {
     await blockedBy(await post(t.url, '/api/comments', 'hello <script>alert(1)</script>', 'text/plain'), 'xss-001', 'body');
   });
 
+  test('in an XML body', async () => {
+    await blockedBy(await post(t.url, '/api/comments', "<comment><text>x' OR '1'='1</text></comment>", 'application/xml'), 'sqli-001', 'body');
+  });
+
+  test('a binary body is not read as text', async () => {
+    const a = await post(t.url, '/api/comments', "<script>' OR 1=1 --", 'application/octet-stream');
+    assert.equal(a.status, 201, a.text);
+  });
+
+  test('JSON escapes in a body sent as text/plain are undone too (upstreams that parse JSON whatever the type)', async () => {
+    await blockedBy(await post(t.url, '/api/comments', '{"c":"\\u003cscript\\u003ealert(1)"}', 'text/plain'), 'xss-001', 'body');
+  });
+
   test('in a JSON body that does not parse, the raw text is inspected', async () => {
     await blockedBy(await post(t.url, '/api/comments', '{"comment": "<script>alert(1)</script>"', 'application/json'), 'xss-001', 'body');
   });
