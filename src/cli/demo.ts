@@ -51,6 +51,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     'Try:',
     `  curl -i -X POST ${g}/api/orders -H 'X-API-Key: pk_demo_writer' -H 'Content-Type: application/json' -d '{"item":"book"}'`,
     `  curl -i -X POST ${g}/api/orders -H 'X-API-Key: pk_demo_reader' -H 'Content-Type: application/json' -d '{"item":"book"}'`,
+    `  curl -s ${g}/v1/chat/completions -H 'Authorization: Bearer pk_demo_writer' -H 'Content-Type: application/json' -d '{"model":"demo-echo","messages":[{"role":"user","content":"Hello from Pinpoint"}]}'`,
     `  npx pinpoint explain <X-Request-Id of the 403>${values['data-dir'] ? ` --data-dir ${dataDir}` : ''}`,
     `  curl -i -X POST ${g}/api/comments -H 'X-API-Key: pk_demo_writer' -H 'Content-Type: application/json' -d '{"comment":"x\\u0027 OR 1=1 --"}'`,
     `  curl -i -c jar -X POST ${g}/web/login -d user=alice && curl -i -b jar -X POST ${g}/web/profile -d name=Alice`,

@@ -5,6 +5,7 @@ import { reasonsCommand, reasonsUsage } from './reasons.ts';
 import { serveCommand, serveUsage, UsageError } from './serve.ts';
 import { simulateCommand, simulateUsage } from './simulate.ts';
 import { tokenCommand, tokenUsage } from './token.ts';
+import { usageCommand, usageUsage } from './usage.ts';
 import { vaultCommand, vaultUsage } from './vault.ts';
 
 const verbs: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
@@ -15,6 +16,7 @@ const verbs: Record<string, { run: (argv: string[]) => Promise<number>; usage: s
   simulate: { run: simulateCommand, usage: simulateUsage },
   token: { run: tokenCommand, usage: tokenUsage },
   key: { run: keyCommand, usage: keyUsage },
+  usage: { run: usageCommand, usage: usageUsage },
   vault: { run: vaultCommand, usage: vaultUsage },
 };
 

@@ -16,6 +16,10 @@ import { Upstream } from '../proxy/upstream.ts';
 import { compileWebRoute, type WebRouteChecks } from '../web/compile-web.ts';
 import { RouteTable, RouteTableError, type Routable } from '../router/route-table.ts';
 import { ConfigError, type LoadedConfig, type PathSegment } from './load.ts';
+import { createBearerKeyCheck } from '../ai/bearer-key.ts';
+import { AI_UPSTREAM, AiConfigError, compileAi, type CompiledAi } from '../ai/compile-ai.ts';
+import type { AiRoute } from '../ai/outcome.ts';
+import type { AiRuntime } from '../ai/runtime.ts';
 import type { GatewayConfig, PinpointConfig, RouteConfig } from './schema.ts';
 
 export interface CompiledRoute extends Routable {
@@ -30,6 +34,8 @@ export interface CompiledRoute extends Routable {
   readonly respond?: WebRouteChecks['respond'];
   /** Whether a request's body must be buffered for the checks (WAF, schema, CSRF form field). */
   readonly bodyNeeded?: WebRouteChecks['bodyNeeded'];
+  /** Set on routes with `upstream: ai`: served by the AI gateway once the chain passes. */
+  readonly ai?: AiRoute;
 }
 
 export interface CompiledConfig {
@@ -46,6 +52,7 @@ export interface CompiledConfig {
   /** Header names redacted in traces besides the built-in ones (the API key header). */
   readonly secretHeaders: ReadonlySet<string>;
   readonly locate: LoadedConfig['locate'];
+  readonly ai: CompiledAi | null;
 }
 
 export interface CompileDeps {
@@ -53,6 +60,8 @@ export interface CompileDeps {
   readonly tokenCache: TokenCache;
   /** Upstreams of the running config: reused when their config is unchanged. */
   readonly previousUpstreams?: ReadonlyMap<string, Upstream> | undefined;
+  /** The AI gateway's usage store, quota accounts and secret sources (kept across reloads). */
+  readonly ai?: AiRuntime | undefined;
 }
 
 /** Headers a client must not be able to set: the gateway writes them after authentication. */
@@ -97,9 +106,19 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
   const gwDeny = cidrs(gw.ipDeny, ['gateway', 'ipDeny']);
   const apiKeyHeader = gw.apiKeyHeader.toLowerCase();
 
+  let ai: CompiledAi | null = null;
+  if (config.ai) {
+    if (config.upstreams[AI_UPSTREAM]) fail(['upstreams', AI_UPSTREAM], `the upstream name "${AI_UPSTREAM}" is reserved for the AI gateway when the ai section is present`);
+    try { ai = compileAi(config.ai, config.routes, directory, locate, deps.ai?.schemes() ?? new Set(['env', 'vault'])); } catch (err) {
+      if (err instanceof AiConfigError) fail(err.path, err.message);
+      throw err;
+    }
+  }
+
   const routes: CompiledRoute[] = config.routes.map((route, ri) => {
     const at = (...p: PathSegment[]) => ['routes', ri, ...p];
-    const upstream = upstreams.get(route.upstream) ?? fail(at('upstream'), `upstream "${route.upstream}" is not declared under upstreams (declared: ${Object.keys(config.upstreams).join(', ') || 'none'})`);
+    const aiRoute: AiRoute | null = ai && route.upstream === AI_UPSTREAM ? { ai, runtime: deps.ai ?? null, prompt: ai.promptsByRoute.get(route.id) ?? null, source: locate(at()), maxBodyBytes: Math.min(route.maxBodyBytes ?? gw.maxBodyBytes, ai.maxBodyBytes) } : null;
+    const upstream = aiRoute ? aiRoute.ai.placeholderUpstream : upstreams.get(route.upstream) ?? fail(at('upstream'), `upstream "${route.upstream}" is not declared under upstreams (declared: ${Object.keys(config.upstreams).join(', ') || 'none'})`);
     checkMethodKeys(route, fail, at);
     const web = compileWebRoute(route, { web: config.web, realm: gw.realm, apiKeyHeader, locate, at, fail });
     const checks: Check[] = [];
@@ -130,6 +149,7 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
       }
     }
     authenticators.push(...web.authenticators);
+    if (aiRoute && route.auth.includes('apiKey')) authenticators.unshift(createBearerKeyCheck({ realm: gw.realm, directory, source: locate(at('auth')) }));
     checks.push(...authenticators);
     const needsIdentity = (route.scopes || route.roles || route.auth.length > 0);
     if (route.auth.length === 0 && (route.scopes || route.roles)) fail(at('auth'), 'scopes or roles need an authenticator: set auth to [apiKey] and/or [jwt]');
@@ -155,6 +175,7 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
       id: route.id, path: route.path, methods: route.methods, host: route.host, headers: route.headers,
       upstream, upstreamPath: route.upstreamPath ?? null, maxBodyBytes, dropHeaders, source: locate(at()),
       respond: web.respond, bodyNeeded: web.bodyNeeded,
+      ...(aiRoute ? { ai: aiRoute } : {}),
       chain: { checks, challenges: authenticators.map((a) => a.challenge), hasAuthn: authenticators.length > 0 },
     };
   });
@@ -166,7 +187,7 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
     if (err instanceof RouteTableError) fail(['routes'], err.message);
     throw err;
   }
-  return { version, hash: loaded.hash, file: loaded.file, gateway: gw, raw: config, table, routes, upstreams, directory, trustedProxies, secretHeaders: new Set([apiKeyHeader]), locate };
+  return { version, hash: loaded.hash, file: loaded.file, gateway: gw, raw: config, table, routes, upstreams, directory, trustedProxies, secretHeaders: new Set([apiKeyHeader]), locate, ai };
 }
 
 function checkMethodKeys(route: RouteConfig, fail: (p: readonly PathSegment[], m: string) => never, at: (...p: PathSegment[]) => PathSegment[]): void {

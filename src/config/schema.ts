@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { bodySchemaSchema, routeCsrfSchema, routeSessionSchema, routeWafSchema, webSchema } from '../web/config-schema.ts';
+import { aiSchema } from '../ai/ai-schema.ts';
 
 // The declarative configuration, validated at the edge. Inside the gateway only the
 // compiled form (config/compile.ts) is used; nothing here is read per request.
@@ -169,6 +170,8 @@ export const configSchema = z.strictObject({
   issuers: z.array(issuerSchema).default([]),
   routes: z.array(routeSchema).default([]),
   web: webSchema.optional(),
+  /** The AI gateway: model providers, models, prices, allow-lists, quotas, prompt APIs (docs/ai-gateway.md). */
+  ai: aiSchema.optional(),
   log: z.strictObject({
     maxPending: z.number().int().min(100).default(50000),
     flushIntervalMs: z.number().int().min(1).max(5000).default(50),

@@ -4,6 +4,25 @@ import { stringify } from 'yaml';
 import { demoIssuer, demoIssuerPublicJwk, demoKeys } from './demo-keys.ts';
 
 const day = 24 * 3600 * 1000;
+
+const aiAuth = ['apiKey', 'jwt'];
+const aiDemoRoutes = [
+  { id: 'ai-chat', path: '/v1/chat/completions', methods: ['POST'], upstream: 'ai', auth: aiAuth },
+  { id: 'ai-embeddings', path: '/v1/embeddings', methods: ['POST'], upstream: 'ai', auth: aiAuth },
+  { id: 'ai-models', path: '/v1/models', methods: ['GET'], upstream: 'ai', auth: aiAuth },
+  { id: 'ai-model', path: '/v1/models/{id}', methods: ['GET'], upstream: 'ai', auth: aiAuth },
+  { id: 'ai-reverse', path: '/apis/reverse', methods: ['POST'], upstream: 'ai', auth: aiAuth, contentTypes: ['application/json'] },
+];
+const aiDemoSection = {
+  // demo-echo runs inside the gateway and needs no key; a real provider would name its key
+  // as a reference, e.g. apiKey: env://OPENAI_API_KEY or vault://demo/openai-key.
+  providers: { demo: { type: 'demo-echo' } },
+  models: { 'demo-echo': { provider: 'demo' } },
+  prices: { 'demo-echo': { inputPerMillion: 1, outputPerMillion: 2 } },
+  access: [{ consumer: 'acme-writer', models: ['demo-echo'] }],
+  quotas: [{ id: 'demo-daily-tokens', by: 'consumer', period: 'day', tokens: 100000 }],
+  prompts: { reverse: { route: 'ai-reverse', model: 'demo-echo', template: '{{text}}' } },
+};
 const key = (plain: string, id: string, scopes: string[], extra: Record<string, string> = {}) => ({
   id, hash: `sha256:${hashApiKey(plain)}`, prefix: plain.slice(0, 8), scopes, ...extra,
 });
@@ -56,6 +75,8 @@ export function demoConfigYaml(now: number): string {
       },
       { id: 'web-login', path: '/web/login', methods: ['POST'], upstream: 'echo', session: { mode: 'login' }, contentTypes: ['application/x-www-form-urlencoded', 'application/json'], maxBodyBytes: 4096 },
       { id: 'web-profile', path: '/web/profile', methods: ['GET', 'POST'], upstream: 'echo', session: { mode: 'required' } },
+      // AI gateway (DEMO.md "AI gateway"): the OpenAI API on /v1, served by `upstream: ai`.
+      ...aiDemoRoutes,
     ],
     web: {
       // Signs session cookies and CSRF tokens; generated for this data directory.
@@ -65,6 +86,7 @@ export function demoConfigYaml(now: number): string {
       sameSite: 'Lax',
       secureCookies: 'auto',
     },
+    ai: aiDemoSection,
   };
   const header = [
     '# Pinpoint demo configuration: the "403 playground" (see DEMO.md / README).',

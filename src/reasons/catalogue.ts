@@ -161,6 +161,61 @@ export const reasons = {
     causes: ['the consumer used its daily or monthly allowance'],
     fixes: ['wait for the reset, or raise the quota for the consumer'],
   },
+  // AI gateway (/v1/... in the OpenAI format): the app's own refusals, then the provider's.
+  model_not_found: {
+    status: 404, layer: 'request', title: 'The model is not served by this gateway',
+    hint: 'Use a model listed by GET /v1/models.',
+    causes: ['a typo in the model name', 'the model is not declared under ai.models', 'a provider-specific name used instead of the gateway\'s public name'],
+    fixes: ['use a name from GET /v1/models', 'declare the model under ai.models with its provider', 'map the provider\'s name to a public one with ai.models.<name>.model'],
+  },
+  model_not_allowed: {
+    status: 403, layer: 'authz', title: 'This app may not use this model',
+    hint: 'Use a model your app is allowed to use (GET /v1/models lists them), or ask for access.',
+    causes: ['the app (consumer) has no ai.access entry naming the model', 'the app has no ai.access entry at all, and neither has its tenant', 'the request came with another app\'s key'],
+    fixes: ['add the model to the consumer\'s ai.access entry', 'add an ai.access entry for the consumer or its tenant', 'check which key the client sends'],
+  },
+  ai_request_invalid: {
+    status: 400, layer: 'request', title: 'The AI request body is not valid',
+    hint: 'Send a JSON body in the OpenAI format; the detail names the field at fault.',
+    causes: ['a body that is not JSON', 'a missing or mistyped field (model, messages, input)', 'a prompt API called without one of its template variables'],
+    fixes: ['send Content-Type: application/json with a JSON object', 'compare the body with the OpenAI API reference', 'send every variable the prompt template uses'],
+  },
+  provider_rate_limited: {
+    status: 429, layer: 'upstream', title: 'The model provider is rate limiting the gateway',
+    hint: 'The model provider, not this gateway, refused for rate or quota; retry after Retry-After.',
+    causes: ['the provider account hit its requests- or tokens-per-minute limit', 'the provider account ran out of credit or quota', 'no fallback model is configured, or the fallbacks were limited too'],
+    fixes: ['spread the load or raise the provider account\'s limits', 'top up or raise the provider account\'s quota', 'add fallbacks to the model under ai.models'],
+  },
+  provider_auth_failed: {
+    status: 502, layer: 'upstream', title: 'The model provider refused the gateway\'s credentials',
+    hint: 'The model provider refused this gateway\'s own key; the operator must fix it.',
+    causes: ['the provider key in the secret store is wrong, expired or revoked', 'the key lacks access to this model or project', 'the key reference points at the wrong secret'],
+    fixes: ['rotate the key in the secret store (the gateway re-reads it after its TTL)', 'grant the key access to the model in the provider console', 'check ai.providers.<name>.apiKey'],
+  },
+  provider_unavailable: {
+    status: 502, layer: 'upstream', title: 'The model provider is unavailable',
+    hint: 'The model provider failed or is overloaded; retry later.',
+    causes: ['the provider answered 5xx or "overloaded"', 'the provider could not be reached or timed out', 'the provider broke off a stream'],
+    fixes: ['check the provider\'s status page; add fallbacks under ai.models', 'check baseUrl and the network path to the provider', 'retry; raise timeoutMs if answers are legitimately slow'],
+  },
+  provider_bad_request: {
+    status: 400, layer: 'upstream', title: 'The model provider rejected the request',
+    hint: 'The model provider rejected the request as sent; the detail gives its message.',
+    causes: ['the prompt is longer than the model\'s context window', 'a parameter the provider does not support for this model', 'the provider model name (or Azure deployment) does not exist'],
+    fixes: ['shorten the prompt or use a model with a larger context', 'remove or change the parameter', 'check ai.models.<name>.model against the provider'],
+  },
+  provider_credential_unavailable: {
+    status: 503, layer: 'upstream', title: 'The gateway could not read the provider credential',
+    hint: 'The gateway could not fetch its key for the model provider; retry later.',
+    causes: ['the environment variable or vault secret named by the provider\'s apiKey does not exist', 'the vault is unreachable or refuses the gateway'],
+    fixes: ['create the secret or set the variable named in ai.providers.<name>.apiKey', 'check the vault and the gateway\'s access policy on it'],
+  },
+  ai_output_invalid: {
+    status: 502, layer: 'upstream', title: 'The model\'s answer does not fit the prompt API\'s format',
+    hint: 'The model answered, but not in the format this API promises; retry or report it.',
+    causes: ['a prompt with response: json whose model answered with prose', 'the answer was cut by the output cap'],
+    fixes: ['tighten the prompt (ask for JSON only, give an example)', 'raise maxTokens on the prompt'],
+  },
   no_healthy_upstream: {
     status: 503, layer: 'upstream', title: 'No upstream target is available',
     hint: 'The service behind the gateway is unavailable; retry later.',

@@ -25,6 +25,10 @@ import { rateLimitHeaders, sendProblem } from './respond.ts';
 import type { Logger } from './logger.ts';
 import { bufferRequestBody, shouldBuffer } from '../web/request-body.ts';
 import type { Responder } from '../web/login.ts';
+import { serveAi } from '../ai/handler.ts';
+import type { AiRoute } from '../ai/outcome.ts';
+import { AiRuntime } from '../ai/runtime.ts';
+import type { SecretSource } from '../ai/secrets.ts';
 
 export interface GatewayOptions {
   readonly configFile: string;
@@ -34,6 +38,8 @@ export interface GatewayOptions {
   readonly port?: number | undefined;
   readonly host?: string | undefined;
   readonly counters?: CounterStore;
+  /** Where AI provider keys are read (env:// by default); the vault adds its `vault` source here. */
+  readonly aiSecretSources?: readonly SecretSource[] | undefined;
 }
 
 export interface ReloadResult {
@@ -64,10 +70,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const db: DatabaseSync = openDatabase(options.databaseFile);
   const counters = options.counters ?? new LocalCounterStore();
   const tokenCache = new TokenCache();
+  const aiRuntime = new AiRuntime(options.databaseFile, options.aiSecretSources);
   const compile = (previous: ReadonlyMap<string, Upstream> | undefined): CompiledConfig => {
     const loaded = loadConfigFile(options.configFile);
     // Compile with a provisional number first so a broken config never takes a version.
-    const compiled = compileConfig(loaded, 0, { counters, tokenCache, previousUpstreams: previous });
+    const compiled = compileConfig(loaded, 0, { counters, tokenCache, previousUpstreams: previous, ai: aiRuntime });
     const version = recordConfigVersion(db, loaded.hash, loaded.file, loaded.text, Date.now());
     return { ...compiled, version };
   };
@@ -155,6 +162,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await writer.close();
     await Promise.all([...live.config.upstreams.values(), ...retired].map((u) => u.close()));
     counters.close();
+    aiRuntime.close();
     db.close();
     logger.info({ event: 'gateway_stopped', written: writer.stats.written, dropped: writer.stats.dropped }, `gateway stopped; call log: ${writer.stats.written} written, ${writer.stats.dropped} dropped`);
   };
@@ -248,6 +256,7 @@ function afterChain(base: Base, route: CompiledRoute, ctx: RequestContext, outco
     return;
   }
   if (route.respond) { answerLocally(base, route, ctx, outcome.records, route.respond); return; }
+  if (route.ai) { serveAiRoute(base, route, route.ai, ctx, outcome.records); return; }
   const headers = upstreamRequestHeaders(req.headers, route.dropHeaders);
   delete headers.host;
   const xff = req.headers['x-forwarded-for'];
@@ -312,6 +321,17 @@ function afterForward(base: Base, route: CompiledRoute, ctx: RequestContext, rec
   base.writer.write(buildTrace(base, route, ctx.path, ctx, status, o.code, 'gateway', 'upstream', [...records, rec], {
     name: upstreamName, attempts: o.attempts, status: null, headersMs: null, errorSample: null, panic: o.panic, aborted: null,
   }));
+}
+
+/** Routes with `upstream: ai`: the AI gateway answers, and its outcome joins the same trace. */
+function serveAiRoute(base: Base, route: CompiledRoute, ai: AiRoute, ctx: RequestContext, records: CheckRecord[]): void {
+  const gw = base.config.gateway;
+  if (base.req.headers.expect !== undefined && base.req.headers.expect.toLowerCase() === '100-continue') base.res.writeContinue();
+  const responseHeaders: [string, string][] = [['x-request-id', base.requestId], ...rateLimitHeaders(ctx.rateLimits)];
+  serveAi(ai, { req: base.req, res: base.res, ctx, requestId: base.requestId, verbosity: gw.verbosity, typeBase: gw.problemTypeBase, responseHeaders }).then((o) => {
+    const checks = o.code ? [...records, o.record] : [...records.map(withoutEvidence), o.record];
+    base.writer.write({ ...buildTrace(base, route, ctx.path, ctx, o.status, o.code, o.answeredBy, o.code ? o.record.id : null, checks, o.upstream), extra: o.extra });
+  }, (err: unknown) => internalError(base.config, base.writer, base.req, base.res, err, null));
 }
 
 function substitute(template: string, params: Readonly<Record<string, string>>): string {
