@@ -236,11 +236,12 @@ function toIdentity(payload: JWTPayload, issuer: CompiledIssuer, directory: Dire
   const cfg = issuer.config;
   const sub = String(payload[cfg.subjectClaim] ?? '');
   const scopes = new Set([...claimList(payload[cfg.scopeClaim]), ...(cfg.scopeClaim === 'scope' ? claimList(payload['scp']) : [])]);
-  const consumerId = directory.consumerBySubject.get(`${cfg.issuer}#${sub}`) ?? directory.consumerBySubject.get(sub) ?? null;
+  // `iss#*` maps every subject of an issuer to one consumer (an app whose users sign in there).
+  const consumerId = directory.consumerBySubject.get(`${cfg.issuer}#${sub}`) ?? directory.consumerBySubject.get(sub) ?? directory.consumerBySubject.get(`${cfg.issuer}#*`) ?? null;
   const consumer = consumerId ? directory.consumers.get(consumerId) : undefined;
   return {
     kind: 'jwt', credentialId: `jwt:${sub}@${cfg.issuer}`, consumerId, tenantId: consumer?.tenantId ?? null, subject: sub,
-    scopes, roles: new Set(claimList(payload[cfg.rolesClaim])),
+    scopes, roles: new Set(claimList(payload[cfg.rolesClaim])), claims: payload,
     expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null,
   };
 }

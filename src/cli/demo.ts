@@ -3,15 +3,16 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { demoConfigYaml } from '../demo/demo-config.ts';
 import { startEchoServer } from '../demo/echo-upstream.ts';
+import { startAdminIfConfigured } from '../admin/start.ts';
 import { createLogger } from '../server/logger.ts';
 import { portOption, runUntilSignalled, startOrExplain } from './serve.ts';
 
-export const demoUsage = `pinpoint demo [--port N] [--data-dir DIR] [--reset]
-  The 403 playground: the gateway on PORT (8080), its echo upstream on PORT+2, the vault (HTTPS) on PORT+443.`;
+export const demoUsage = `pinpoint demo [--port N] [--data-dir DIR] [--reset] [--admin-port N]
+  The 403 playground: the gateway on PORT (8080), its admin API on PORT+1, its echo upstream on PORT+2, the vault (HTTPS) on PORT+443.`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
-    port: { type: 'string' }, 'data-dir': { type: 'string' }, reset: { type: 'boolean', default: false }, 'echo-port': { type: 'string' }, 'vault-port': { type: 'string' },
+    port: { type: 'string' }, 'data-dir': { type: 'string' }, reset: { type: 'boolean', default: false }, 'echo-port': { type: 'string' }, 'vault-port': { type: 'string' }, 'admin-port': { type: 'string' },
   } });
   const port = portOption(values.port ?? process.env.PORT) ?? 8080;
   const echoPort = portOption(values['echo-port']) ?? (port === 0 ? 0 : port + 2);
@@ -35,6 +36,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     return null;
   });
   if (!demoVault) { echo.server.close(); await gateway.close(); return 1; }
+  const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), portOption(values['admin-port']) ?? (port === 0 ? 0 : port + 1));
   const v = demoVault.vault.url;
   const g = gateway.url;
   process.stdout.write([
@@ -42,6 +44,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     `Pinpoint demo — the 403 playground`,
     `  gateway        ${g}`,
     `  echo upstream  ${echo.url}`,
+    ...(admin ? [`  admin API      ${admin.url}   (Authorization: Bearer adm_demo_operator | adm_demo_acme | adm_demo_auditor; ${admin.url}/openapi.json)`] : []),
     `  vault (HTTPS)  ${v}  (vault demo; https://locked.vault.localhost:${demoVault.vault.port} is vault locked)`,
     `  token service  ${v}/demo-tenant/oauth2/v2.0/token  (apps demo-app, demo-readonly, demo-nopolicy)`,
     `  demo CA        ${demoVault.caFile}  (trust it: NODE_EXTRA_CA_CERTS=${demoVault.caFile} or curl --cacert)`,
@@ -59,6 +62,6 @@ export async function demoCommand(argv: string[]): Promise<number> {
     `  curl -s --cacert ${demoVault.caFile} "${v}/secrets/greeting?api-version=7.5" -H "Authorization: Bearer $TOKEN"`,
     '',
   ].join('\n') + '\n');
-  runUntilSignalled(gateway, logger, configFile, async () => { await Promise.all([new Promise<void>((r) => echo.server.close(() => r())), demoVault.vault.close()]); });
+  runUntilSignalled(gateway, logger, configFile, async () => { await Promise.all([admin?.close(), new Promise<void>((r) => echo.server.close(() => r())), demoVault.vault.close()]); });
   return 0;
 }

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { compareTraces, explainTrace } from '../explain/explain.ts';
+import { compareTraces, configAtVersion, explainTrace } from '../explain/explain.ts';
+import { tenancyFindings } from '../explain/tenancy.ts';
+import { SqliteStateStore } from '../store/sqlite/state-store.ts';
 import { renderComparison, renderExplanation } from '../explain/render.ts';
 import { findTrace, readStats } from '../store/sqlite/call-log-store.ts';
 import { openDatabase } from '../store/sqlite/database.ts';
@@ -49,7 +51,12 @@ export async function explainCommand(argv: string[]): Promise<number> {
       process.stdout.write(values.json ? JSON.stringify({ refused: id, succeeded: values.compare, differences: diffs }, null, 2) + '\n' : renderComparison(id, values.compare, diffs));
       return 0;
     }
-    const x = explainTrace(db, trace);
+    const base = explainTrace(db, trace);
+    // Tenancy decisions: similar allowed identities, and whether a later state version decides differently.
+    const store = new SqliteStateStore(file, { readOnly: true });
+    const routePath = configAtVersion(db, trace.configVersion)?.routes.find((r) => r.id === trace.routeId)?.path ?? null;
+    const extra = await tenancyFindings(store, trace, routePath).finally(() => store.close());
+    const x = { ...base, findings: [...base.findings, ...extra] };
     process.stdout.write(values.json ? JSON.stringify(x, null, 2) + '\n' : renderExplanation(x));
     return 0;
   } finally {

@@ -6,6 +6,8 @@ import { serveCommand, serveUsage, UsageError } from './serve.ts';
 import { simulateCommand, simulateUsage } from './simulate.ts';
 import { tokenCommand, tokenUsage } from './token.ts';
 import { usageCommand, usageUsage } from './usage.ts';
+import { applyCommand, applyUsage, exportCommand, exportUsage } from './apply.ts';
+import { subscriptionCommand, subscriptionUsage, whoCanCommand, whoCanUsage } from './subscription.ts';
 import { vaultCommand, vaultUsage } from './vault.ts';
 
 const verbs: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
@@ -17,6 +19,10 @@ const verbs: Record<string, { run: (argv: string[]) => Promise<number>; usage: s
   token: { run: tokenCommand, usage: tokenUsage },
   key: { run: keyCommand, usage: keyUsage },
   usage: { run: usageCommand, usage: usageUsage },
+  apply: { run: applyCommand, usage: applyUsage },
+  export: { run: exportCommand, usage: exportUsage },
+  subscription: { run: subscriptionCommand, usage: subscriptionUsage },
+  'who-can': { run: whoCanCommand, usage: whoCanUsage },
   vault: { run: vaultCommand, usage: vaultUsage },
 };
 

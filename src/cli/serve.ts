@@ -4,6 +4,7 @@ import { ConfigError } from '../config/load.ts';
 import { watchConfigFile } from '../config/watch.ts';
 import { startGateway, type Gateway } from '../server/gateway.ts';
 import { createLogger, type Logger } from '../server/logger.ts';
+import { startAdminIfConfigured } from '../admin/start.ts';
 
 export const serveUsage = `pinpoint serve --config FILE [--data-dir DIR] [--port N] [--host ADDR]
   Validates the config (refusing to start on any problem), then serves it; reloads it on change or SIGHUP.`;
@@ -17,7 +18,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const logger = createLogger();
   const gateway = await startOrExplain(logger, { configFile: resolve(values.config), databaseFile: join(dataDir, 'pinpoint.db'), port: portOption(values.port), host: values.host });
   if (!gateway) return 1;
-  runUntilSignalled(gateway, logger, resolve(values.config));
+  const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'));
+  runUntilSignalled(gateway, logger, resolve(values.config), async () => { await admin?.close(); });
   return 0;
 }
 

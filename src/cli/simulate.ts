@@ -12,6 +12,7 @@ import { runChain, type ChainOutcome } from '../pipeline/run-chain.ts';
 import { renderCheckTable } from '../explain/render.ts';
 import { reasons } from '../reasons/catalogue.ts';
 import { UsageError } from './serve.ts';
+import { withTenancyState } from '../tenancy/offline.ts';
 
 export const simulateUsage = `pinpoint simulate --method M --path /p [--key K | --token T] [--ip ADDR] [--header "Name: value"]...
                   [--skip CHECK|PHASE]... [--as-ip ADDR] [--config FILE | --data-dir DIR] [--json]
@@ -71,7 +72,9 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   let config: CompiledConfig;
   const counters = new LocalCounterStore();
   try {
-    config = compileConfig(loadConfigFile(configFile), 0, { counters, tokenCache: new TokenCache() });
+    // With a data directory, the tenancy state (keys, subscriptions, policies) decides too, as on the gateway.
+    const { loaded, deps } = await withTenancyState(loadConfigFile(configFile));
+    config = compileConfig(loaded, 0, { counters, tokenCache: new TokenCache(), ...deps });
   } catch (err) {
     if (err instanceof ConfigError) { process.stderr.write(`pinpoint simulate: the config has problems:\n${err.message}\n`); return 1; }
     throw err;

@@ -21,6 +21,7 @@ import { AI_UPSTREAM, AiConfigError, compileAi, type CompiledAi } from '../ai/co
 import type { AiRoute } from '../ai/outcome.ts';
 import type { AiRuntime } from '../ai/runtime.ts';
 import type { GatewayConfig, PinpointConfig, RouteConfig } from './schema.ts';
+import type { CompiledTenancy } from '../policy/compile.ts';
 
 export interface CompiledRoute extends Routable {
   readonly upstream: Upstream;
@@ -53,6 +54,8 @@ export interface CompiledConfig {
   readonly secretHeaders: ReadonlySet<string>;
   readonly locate: LoadedConfig['locate'];
   readonly ai: CompiledAi | null;
+  /** The tenancy state the chains were compiled with (null: no state store). */
+  readonly tenancy?: CompiledTenancy | null;
 }
 
 export interface CompileDeps {
@@ -62,6 +65,10 @@ export interface CompileDeps {
   readonly previousUpstreams?: ReadonlyMap<string, Upstream> | undefined;
   /** The AI gateway's usage store, quota accounts and secret sources (kept across reloads). */
   readonly ai?: AiRuntime | undefined;
+  /** Authz checks from the tenancy state (subscription, access policy, ownership) for a route. */
+  readonly routeChecks?: ((route: RouteConfig, source: ConfigLocation) => readonly Check[]) | undefined;
+  /** Checks about the addressed resource (ownership), run after scopes and roles. */
+  readonly resourceChecks?: ((route: RouteConfig, source: ConfigLocation) => readonly Check[]) | undefined;
 }
 
 /** Headers a client must not be able to set: the gateway writes them after authentication. */
@@ -154,8 +161,10 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
     const needsIdentity = (route.scopes || route.roles || route.auth.length > 0);
     if (route.auth.length === 0 && (route.scopes || route.roles)) fail(at('auth'), 'scopes or roles need an authenticator: set auth to [apiKey] and/or [jwt]');
     if (needsIdentity && route.auth.length > 0) checks.push(createAccountStatusCheck(directory, locate(at('auth'))));
+    if (deps.routeChecks && route.auth.length > 0) checks.push(...deps.routeChecks(route, locate(at())));
     if (route.scopes) checks.push(createScopeCheck({ ...requirements(route.scopes, at('scopes'), locate), source: locate(at('scopes')), realm: gw.realm }));
     if (route.roles) checks.push(createRoleCheck({ ...requirements(route.roles, at('roles'), locate), source: locate(at('roles')), realm: gw.realm }));
+    if (deps.resourceChecks && route.auth.length > 0) checks.push(...deps.resourceChecks(route, locate(at())));
     checks.push(...web.protect);
     if (route.rateLimit) {
       const rl = route.rateLimit;

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { bodySchemaSchema, routeCsrfSchema, routeSessionSchema, routeWafSchema, webSchema } from '../web/config-schema.ts';
 import { aiSchema } from '../ai/ai-schema.ts';
+import { adminSchema } from '../admin/config.ts';
+import { tenancySeedSections } from '../tenancy/model.ts';
 
 // The declarative configuration, validated at the edge. Inside the gateway only the
 // compiled form (config/compile.ts) is used; nothing here is read per request.
@@ -172,6 +174,9 @@ export const configSchema = z.strictObject({
   web: webSchema.optional(),
   /** The AI gateway: model providers, models, prices, allow-lists, quotas, prompt APIs (docs/ai-gateway.md). */
   ai: aiSchema.optional(),
+  /** Tenancy seed (APIs, policies, subscriptions, resource owners): see docs/admin.md. */
+  ...tenancySeedSections,
+  admin: adminSchema.optional(),
   log: z.strictObject({
     maxPending: z.number().int().min(100).default(50000),
     flushIntervalMs: z.number().int().min(1).max(5000).default(50),

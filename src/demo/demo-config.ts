@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hashApiKey } from '../credentials/directory.ts';
 import { stringify } from 'yaml';
 import { demoIssuer, demoIssuerPublicJwk, demoKeys } from './demo-keys.ts';
+import { demoAdminTokens, demoGlobexRoute, demoPlaygroundRoute, demoTenancyConsumers, demoTenancyKeys, demoTenancySections } from './demo-tenancy.ts';
 
 const day = 24 * 3600 * 1000;
 
@@ -42,7 +43,7 @@ export function demoConfigYaml(now: number): string {
         healthCheck: { path: '/healthz', intervalMs: 5000 },
       },
     },
-    tenants: [{ id: 'acme' }],
+    tenants: [{ id: 'acme' }, { id: 'globex' }],
     consumers: [
       { id: 'acme-writer', tenant: 'acme', name: 'Acme order writer', keys: [key(demoKeys.writer, 'key_demo_writer', rw)] },
       { id: 'acme-reader', tenant: 'acme', name: 'Acme order reader', keys: [key(demoKeys.reader, 'key_demo_reader', ['orders:read'])] },
@@ -54,6 +55,7 @@ export function demoConfigYaml(now: number): string {
         ],
       },
       { id: 'acme-suspended', tenant: 'acme', name: 'Acme suspended app', status: 'suspended', suspendedReason: 'unpaid invoice (demo)', keys: [key(demoKeys.suspended, 'key_demo_suspended', rw)] },
+      ...demoTenancyConsumers(),
     ],
     issuers: [{
       issuer: demoIssuer.issuer, audiences: [demoIssuer.audience], algorithms: ['RS256'],
@@ -77,6 +79,8 @@ export function demoConfigYaml(now: number): string {
       { id: 'web-profile', path: '/web/profile', methods: ['GET', 'POST'], upstream: 'echo', session: { mode: 'required' } },
       // AI gateway (DEMO.md "AI gateway"): the OpenAI API on /v1, served by `upstream: ai`.
       ...aiDemoRoutes,
+      demoGlobexRoute,
+      demoPlaygroundRoute,
     ],
     web: {
       // Signs session cookies and CSRF tokens; generated for this data directory.
@@ -87,12 +91,14 @@ export function demoConfigYaml(now: number): string {
       secureCookies: 'auto',
     },
     ai: aiDemoSection,
+    ...demoTenancySections(),
   };
   const header = [
     '# Pinpoint demo configuration: the "403 playground" (see DEMO.md / README).',
     '# Written by `npm start` on first run or with --reset; edit it and the gateway reloads it.',
     '# Keys are stored as sha256 hashes only. The demo keys are public on purpose:',
     `#   ${Object.values(demoKeys).join(', ')}`,
+    `#   ${Object.values(demoTenancyKeys).join(', ')}; admin tokens ${Object.values(demoAdminTokens).join(', ')}`,
     '# The demo issuer key pair is DEVELOPMENT ONLY.',
     '',
   ].join('\n');

@@ -16,7 +16,7 @@ export function renderExplanation(x: Explanation): string {
     `request   ${t.requestId}`,
     `when      ${new Date(t.ts).toISOString()}   (${t.durationMs} ms in the gateway)`,
     `request   ${t.method} ${t.path}${t.query} from ${t.clientIp}${t.clientIpVia === 'x-forwarded-for' ? ` (via X-Forwarded-For, peer ${t.peerIp})` : ''}`,
-    `route     ${t.routeId ?? '(none)'}   config v${x.configVersion.decidedBy}${x.configVersion.latest !== null && x.configVersion.latest !== x.configVersion.decidedBy ? ` (latest v${x.configVersion.latest})` : ''}`,
+    `route     ${t.routeId ?? '(none)'}   config v${x.configVersion.decidedBy}${x.configVersion.latest !== null && x.configVersion.latest !== x.configVersion.decidedBy ? ` (latest v${x.configVersion.latest})` : ''}${t.stateVersion !== undefined ? `, state v${t.stateVersion}` : ''}`,
     `identity  ${t.identity ? `${t.identity.kind} ${t.identity.credentialId}, consumer ${t.identity.consumerId ?? '(none)'}, tenant ${t.identity.tenantId ?? '(none)'}, scopes [${t.identity.scopes.join(' ')}]` : '(not authenticated)'}`,
     `answer    ${t.status}${t.code ? ` ${t.code}` : ''} by the ${t.answeredBy === 'upstream' ? 'upstream (relayed unchanged)' : t.answeredBy === 'gateway' ? 'gateway' : 'nobody (client left)'}`,
     '',

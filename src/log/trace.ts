@@ -7,6 +7,8 @@ export interface TraceRecord {
   readonly requestId: string;
   readonly ts: number;
   readonly configVersion: number;
+  /** The tenancy state version (keys, subscriptions, policies) the request was decided under. */
+  readonly stateVersion?: number;
   readonly routeId: string | null;
   readonly method: string;
   readonly path: string;

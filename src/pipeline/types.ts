@@ -43,6 +43,8 @@ export interface Identity {
   readonly scopes: ReadonlySet<string>;
   readonly roles: ReadonlySet<string>;
   readonly expiresAt: number | null;
+  /** JWT only: the verified claims, for attribute conditions of access policies. */
+  readonly claims?: Readonly<Record<string, unknown>>;
 }
 
 export interface RateLimitReport {

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { DatabaseSync } from 'node:sqlite';
 import { compileConfig, type CompiledConfig, type CompiledRoute } from '../config/compile.ts';
-import { ConfigError, loadConfigFile } from '../config/load.ts';
+import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.ts';
 import { TokenCache } from '../checks/jwt.ts';
 import type { CounterStore } from '../limits/counter-store.ts';
 import { LocalCounterStore } from '../limits/local-counter-store.ts';
@@ -21,6 +21,9 @@ import { renderProblem, type Verbosity } from '../reasons/problem.ts';
 import { routeRequest } from '../pipeline/route-request.ts';
 import { recordConfigVersion } from '../store/sqlite/config-versions.ts';
 import { openDatabase } from '../store/sqlite/database.ts';
+import { SqliteStateStore } from '../store/sqlite/state-store.ts';
+import { TenancyRuntime } from '../tenancy/runtime.ts';
+import { basename } from 'node:path';
 import { rateLimitHeaders, sendProblem } from './respond.ts';
 import type { Logger } from './logger.ts';
 import { bufferRequestBody, shouldBuffer } from '../web/request-body.ts';
@@ -40,6 +43,8 @@ export interface GatewayOptions {
   readonly counters?: CounterStore;
   /** Where AI provider keys are read (env:// by default); the vault adds its `vault` source here. */
   readonly aiSecretSources?: readonly SecretSource[] | undefined;
+  /** Other instances' state changes are picked up within this many ms (default 1000). */
+  readonly statePollMs?: number;
 }
 
 export interface ReloadResult {
@@ -53,6 +58,8 @@ export interface Gateway {
   readonly port: number;
   readonly url: string;
   readonly writer: CallLogWriter;
+  /** The tenancy state store and its compiled form (admin API, explain). */
+  readonly tenancy: TenancyRuntime;
   current(): CompiledConfig;
   reload(): ReloadResult;
   close(): Promise<void>;
@@ -71,12 +78,24 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const counters = options.counters ?? new LocalCounterStore();
   const tokenCache = new TokenCache();
   const aiRuntime = new AiRuntime(options.databaseFile, options.aiSecretSources);
-  const compile = (previous: ReadonlyMap<string, Upstream> | undefined): CompiledConfig => {
-    const loaded = loadConfigFile(options.configFile);
-    // Compile with a provisional number first so a broken config never takes a version.
-    const compiled = compileConfig(loaded, 0, { counters, tokenCache, previousUpstreams: previous, ai: aiRuntime });
-    const version = recordConfigVersion(db, loaded.hash, loaded.file, loaded.text, Date.now());
-    return { ...compiled, version };
+  const tenancy = await TenancyRuntime.open(new SqliteStateStore(options.databaseFile), basename(options.configFile));
+  // A state change recompiles with the last good file, so a broken edit on disk cannot hold admin changes back.
+  let lastYaml: LoadedConfig | null = null;
+  const compile = (previous: ReadonlyMap<string, Upstream> | undefined, fromState = false): CompiledConfig => {
+    const yaml = fromState && lastYaml ? lastYaml : loadConfigFile(options.configFile);
+    const seed = tenancy.seedFrom(yaml.config);
+    let compiled: CompiledConfig;
+    try {
+      // Compile with a provisional number first so a broken config never takes a version.
+      compiled = compileConfig(tenancy.overlay(yaml), 0, { counters, tokenCache, previousUpstreams: previous, ai: aiRuntime, routeChecks: (r, src) => tenancy.routeChecks(r, src), resourceChecks: (r, src) => tenancy.resourceChecks(r, src) });
+    } catch (err) {
+      seed.rollback();
+      throw err;
+    }
+    seed.confirm();
+    lastYaml = yaml;
+    const version = recordConfigVersion(db, yaml.hash, yaml.file, yaml.text, Date.now());
+    return { ...compiled, version, tenancy: tenancy.compiled };
   };
   const live: Live = { config: compile(undefined) };
   for (const up of live.config.upstreams.values()) up.startHealthChecks();
@@ -124,10 +143,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   logger.info({ event: 'gateway_listening', port: address.port, configVersion: live.config.version, routes: live.config.routes.length }, `gateway listening on http://${host}:${address.port} (config v${live.config.version})`);
 
   const retired = new Set<Upstream>();
-  const reload = (): ReloadResult => {
+  const reload = (fromState = false): ReloadResult => {
     const before = live.config;
     try {
-      const next = compile(before.upstreams);
+      const next = compile(before.upstreams, fromState);
       if (next.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
       live.config = next;
       // Timeouts are read by Node at each connection sweep, so they apply to a running listener;
@@ -154,6 +173,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   };
 
+  // A state change (admin API, another instance) recompiles the chains and swaps them in.
+  tenancy.onChange(() => { reload(true); });
+  tenancy.startPolling(options.statePollMs ?? 1000);
+
   const close = async (): Promise<void> => {
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
@@ -163,11 +186,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await Promise.all([...live.config.upstreams.values(), ...retired].map((u) => u.close()));
     counters.close();
     aiRuntime.close();
+    await tenancy.close();
     db.close();
     logger.info({ event: 'gateway_stopped', written: writer.stats.written, dropped: writer.stats.dropped }, `gateway stopped; call log: ${writer.stats.written} written, ${writer.stats.dropped} dropped`);
   };
 
-  return { server, port: address.port, url: `http://${host}:${address.port}`, writer, current: () => live.config, reload, close };
+  return { server, port: address.port, url: `http://${host}:${address.port}`, writer, tenancy, current: () => live.config, reload, close };
 }
 
 function handleRequest(config: CompiledConfig, writer: CallLogWriter, req: IncomingMessage, res: ServerResponse): void {
@@ -274,7 +298,7 @@ function afterChain(base: Base, route: CompiledRoute, ctx: RequestContext, outco
   }
   const path = (route.upstreamPath ? substitute(route.upstreamPath, ctx.params) : ctx.path) + base.query;
   if (ctx.body === undefined && req.headers.expect !== undefined && req.headers.expect.toLowerCase() === '100-continue') res.writeContinue();
-  const responseHeaders: [string, string][] = [['x-request-id', base.requestId], ...rateLimitHeaders(ctx.rateLimits)];
+  const responseHeaders: [string, string][] = [['x-request-id', base.requestId], ...rateLimitHeaders(ctx.rateLimits), ...(config.tenancy?.lifecycleHeaders.get(route.id) ?? [])];
   forward({
     upstream: route.upstream, method: ctx.method, path, headers, request: req, hasBody: hasBody(req),
     maxBodyBytes: route.maxBodyBytes, responseHeaders, captureErrorBytes: config.raw.log.captureUpstreamErrorBytes, bufferedBody: ctx.body?.raw,
@@ -353,8 +377,9 @@ function joined(set: ReadonlySet<string>): string {
   return j;
 }
 
+// The access-policy check's evidence is kept too: which policy (id and version) allowed the request.
 // A detect-only WAF finding is the point of detect mode: it stays on a request that went through.
-const withoutEvidence = (c: CheckRecord): CheckRecord => (c.evidence && c.phase !== 'authn' && c.evidence.would_block !== true ? { id: c.id, phase: c.phase, outcome: c.outcome, micros: c.micros } : c);
+const withoutEvidence = (c: CheckRecord): CheckRecord => (c.evidence && c.phase !== 'authn' && c.id !== 'access-policy' && c.evidence.would_block !== true ? { id: c.id, phase: c.phase, outcome: c.outcome, micros: c.micros } : c);
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
@@ -363,7 +388,7 @@ function buildTrace(base: Base, route: CompiledRoute | null, path: string, ctx: 
   const id = ctx?.identity ?? null;
   const len = req.headers['content-length'];
   return {
-    requestId: base.requestId, ts: base.now, configVersion: config.version, routeId: route?.id ?? null,
+    requestId: base.requestId, ts: base.now, configVersion: config.version, ...(config.tenancy ? { stateVersion: config.tenancy.stateVersion } : {}), routeId: route?.id ?? null,
     method: base.method, path, query: base.query.slice(0, 512), host: req.headers.host ?? null,
     clientIp: base.client.ip, peerIp: base.peerIp, clientIpVia: base.client.via,
     status, code, answeredBy, deniedBy,

@@ -207,7 +207,7 @@ describe('troubleshooting with the CLI against the demo', () => {
     const x = JSON.parse(explain(bad.json.requestId as string, '--json').stdout) as { trace: { configVersion: number; checks: { id: string; outcome: string }[] }; refusing: { id: string } };
     assert.equal(x.trace.configVersion, 1);
     assert.equal(x.refusing.id, 'scopes');
-    assert.deepEqual(x.trace.checks.map((c) => c.id), ['request-shape', 'api-key', 'jwt', 'account-status', 'scopes']);
+    assert.deepEqual(x.trace.checks.map((c) => c.id), ['request-shape', 'api-key', 'jwt', 'account-status', 'subscription', 'access-policy', 'scopes']);
   });
 
   test('explain of an unknown request id fails with a clear message', () => {

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent } from 'undici';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -79,12 +80,13 @@ export interface Answer {
 }
 
 /** fetch with the body read; json is {} when the body is not JSON. */
+// A fresh connection per call: tests that run the CLI block this process in spawnSync for
+// seconds, long enough for a server to close an idle keep-alive socket that fetch would then
+// reuse ("other side closed"). A test about connection reuse passes its own dispatcher.
+const freshConnections = new Agent({ pipelining: 0 });
+
 export async function call(url: string, init: RequestInit = {}): Promise<Answer> {
-  // Tests run the CLI with spawnSync, which blocks the event loop: a keep-alive socket the
-  // server closed meanwhile is only seen as closed once the loop polls again. Without this
-  // turn of the loop, fetch may reuse it and fail with "other side closed" under load.
-  await new Promise((resolve) => setImmediate(resolve));
-  const res = await fetch(url, init);
+  const res = await fetch(url, { dispatcher: freshConnections, ...init } as RequestInit);
   const text = await res.text();
   let json: Record<string, unknown> = {};
   try { json = JSON.parse(text) as Record<string, unknown>; } catch { /* not JSON */ }
