@@ -1,5 +1,6 @@
 import type { CounterStore, LimitDecision } from '../limits/counter-store.ts';
-import type { Check, ConfigLocation, RequestContext, Verdict } from '../pipeline/types.ts';
+import { applyFailMode, type FailMode } from '../limits/fail-mode.ts';
+import type { Check, ConfigLocation, Evidence, RequestContext, Verdict } from '../pipeline/types.ts';
 import { limitSubject, type LimitSubject } from './rate-limit.ts';
 
 export interface QuotaOptions {
@@ -10,6 +11,8 @@ export interface QuotaOptions {
   readonly routeId: string;
   readonly store: CounterStore;
   readonly source: ConfigLocation;
+  /** When the shared counter store is unreachable (default open). */
+  readonly failMode?: FailMode;
 }
 
 /** Calendar periods in UTC: a day quota resets at 00:00Z, a month quota on the 1st. */
@@ -25,9 +28,18 @@ export function periodBounds(period: 'day' | 'month', now: number): { id: string
 
 export function createQuotaCheck(options: QuotaOptions): Check {
   const { policy, limit, period, by, routeId, store } = options;
-  const conclude = (ctx: RequestContext, subject: { by: string; value: string }, end: number, d: LimitDecision): Verdict => {
+  const failMode = options.failMode ?? 'open';
+  const conclude = (ctx: RequestContext, subject: { by: string; value: string }, end: number, decided: LimitDecision): Verdict => {
+    let d = decided;
+    let degraded: Evidence | null = null;
+    if (d.unavailable !== undefined) {
+      const applied = applyFailMode(failMode, d, { policy, by: subject.by, subject: subject.value });
+      if ('deny' in applied) return applied.deny;
+      d = applied.decision;
+      degraded = applied.evidence;
+    }
     const resetAt = new Date(end).toISOString();
-    const evidence = { policy, limit, period, by: subject.by, subject: subject.value, used: d.used, remaining: d.remaining, resets_at: resetAt };
+    const evidence = { ...degraded, policy, limit, period, by: subject.by, subject: subject.value, used: d.used, remaining: d.remaining, resets_at: resetAt };
     if (d.allowed) return { kind: 'continue', evidence };
     return {
       kind: 'deny', code: 'quota_exhausted', evidence,

@@ -1,5 +1,6 @@
 import type { CounterStore, LimitDecision, RateRule } from '../limits/counter-store.ts';
-import type { Check, ConfigLocation, RateLimitReport, RequestContext, Verdict } from '../pipeline/types.ts';
+import { applyFailMode, type FailMode } from '../limits/fail-mode.ts';
+import type { Check, ConfigLocation, Evidence, RateLimitReport, RequestContext, Verdict } from '../pipeline/types.ts';
 
 export type LimitSubject = 'key' | 'consumer' | 'tenant' | 'ip' | 'route';
 
@@ -23,15 +24,26 @@ export interface RateLimitOptions {
   readonly routeId: string;
   readonly store: CounterStore;
   readonly source: ConfigLocation;
+  /** When the shared counter store is unreachable (default open). */
+  readonly failMode?: FailMode;
 }
 
 export function createRateLimitCheck(options: RateLimitOptions): Check {
   const { policy, rule, by, routeId, store } = options;
   const windowSeconds = Math.round(rule.windowMs / 1000);
-  const conclude = (ctx: RequestContext, subject: { by: string; value: string }, d: LimitDecision): Verdict => {
+  const failMode = options.failMode ?? 'open';
+  const conclude = (ctx: RequestContext, subject: { by: string; value: string }, decided: LimitDecision): Verdict => {
+    let d = decided;
+    let degraded: Evidence | null = null;
+    if (d.unavailable !== undefined) {
+      const applied = applyFailMode(failMode, d, { policy, by: subject.by, subject: subject.value });
+      if ('deny' in applied) return applied.deny;
+      d = applied.decision;
+      degraded = applied.evidence;
+    }
     const report: RateLimitReport = { policy, limit: rule.limit, remaining: d.remaining, resetSeconds: Math.ceil(d.resetMs / 1000), windowSeconds };
     ctx.rateLimits.push(report);
-    const evidence = { policy, algorithm: rule.algorithm, limit: rule.limit, window_seconds: windowSeconds, by: subject.by, subject: subject.value, used: d.used, remaining: d.remaining };
+    const evidence = { ...degraded, policy, algorithm: rule.algorithm, limit: rule.limit, window_seconds: windowSeconds, by: subject.by, subject: subject.value, used: d.used, remaining: d.remaining };
     if (d.allowed) return { kind: 'continue', evidence };
     const retryAfter = Math.max(1, Math.ceil(d.retryAfterMs / 1000));
     return {

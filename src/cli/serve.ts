@@ -5,22 +5,65 @@ import { watchConfigFile } from '../config/watch.ts';
 import { startGateway, type Gateway } from '../server/gateway.ts';
 import { createLogger, type Logger } from '../server/logger.ts';
 import { startAdminIfConfigured } from '../admin/start.ts';
+import { openNodeResources, type NodeResources } from '../cluster/node-resources.ts';
+import { describeLocation } from '../store/store.ts';
+import { isWorkerProcess, runWorkers } from '../cluster/workers.ts';
+import { storeLocation, StoreUrlError } from '../store/open-store.ts';
 
 export const serveUsage = `pinpoint serve --config FILE [--data-dir DIR] [--port N] [--host ADDR]
-  Validates the config (refusing to start on any problem), then serves it; reloads it on change or SIGHUP.`;
+               [--store postgresql://HOST/DB | FILE] [--redis redis://HOST:PORT] [--workers N] [--join]
+  Validates the config (refusing to start on any problem), then serves it; reloads it on change or SIGHUP.
+  --store: where the call log and config versions live (PostgreSQL: shared by every node; created if missing).
+  --redis: share rate limits and quotas between nodes and workers. --workers N: N processes on one listener.
+  --join: with a shared store, start on its latest config version instead of publishing the file.`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
     config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' },
+    store: { type: 'string' }, redis: { type: 'string' }, workers: { type: 'string' }, join: { type: 'boolean', default: false },
   } });
   if (!values.config) { process.stderr.write(`${serveUsage}\n`); return 2; }
   const dataDir = resolve(values['data-dir'] ?? './.pinpoint');
   const logger = createLogger();
-  const gateway = await startOrExplain(logger, { configFile: resolve(values.config), databaseFile: join(dataDir, 'pinpoint.db'), port: portOption(values.port), host: values.host });
-  if (!gateway) return 1;
+  const workers = workersOption(values.workers);
+  storeOption(values.store, dataDir);
+  if (workers > 1 && !isWorkerProcess()) return runWorkers(workers, logger);
+  const node = await openNodeOrExplain({ store: values.store, redis: values.redis, dataDir, logger, workers }, { join: values.join });
+  if (!node) return 1;
+  const gateway = await startOrExplain(logger, {
+    configFile: resolve(values.config), databaseFile: node.location.kind === 'sqlite' ? node.location.file : join(dataDir, 'pinpoint.db'),
+    port: portOption(values.port), host: values.host, store: node.store, counters: node.counters, initialConfig: node.initialConfig,
+  });
+  if (!gateway) { node.counters?.close(); await node.close(); return 1; }
+  node.attach(gateway);
   const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'));
-  runUntilSignalled(gateway, logger, resolve(values.config), async () => { await admin?.close(); });
+  runUntilSignalled(gateway, logger, resolve(values.config), async () => { await admin?.close(); await node.close(); });
   return 0;
+}
+
+/** Opens the shared store and counters, or says in one line why it could not. */
+export async function openNodeOrExplain(...args: Parameters<typeof openNodeResources>): Promise<NodeResources | null> {
+  try {
+    return await openNodeResources(...args);
+  } catch (err) {
+    process.stderr.write(`pinpoint: cannot open the store ${describeLocation(storeLocation(args[0].store, args[0].dataDir))}: ${(err as Error).message}\n`);
+    return null;
+  }
+}
+
+export function workersOption(value: string | undefined): number {
+  if (value === undefined) return 1;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`--workers must be a whole number from 1 to 256, got "${value}"`);
+  return n;
+}
+
+/** Validates --store early, so a typo is a usage error and not a stack trace. */
+export function storeOption(value: string | undefined, dataDir: string): void {
+  try { storeLocation(value, dataDir); } catch (err) {
+    if (err instanceof StoreUrlError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 export function portOption(value: string | undefined): number | undefined {

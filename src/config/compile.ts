@@ -169,11 +169,11 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
     if (route.rateLimit) {
       const rl = route.rateLimit;
       if (rl.algorithm === 'sliding-log' && rl.limit > 100_000) fail(at('rateLimit', 'limit'), 'sliding-log keeps one timestamp per request: use gcra above 100000 per window');
-      checks.push(createRateLimitCheck({ policy: rl.id ?? `${route.id}`, rule: { limit: rl.limit, windowMs: rl.windowSeconds * 1000, algorithm: rl.algorithm }, by: rl.by, routeId: route.id, store: deps.counters, source: locate(at('rateLimit')) }));
+      checks.push(createRateLimitCheck({ policy: rl.id ?? `${route.id}`, rule: { limit: rl.limit, windowMs: rl.windowSeconds * 1000, algorithm: rl.algorithm }, by: rl.by, failMode: rl.failMode, routeId: route.id, store: deps.counters, source: locate(at('rateLimit')) }));
     }
     if (route.quota) {
       const q = route.quota;
-      checks.push(createQuotaCheck({ policy: q.id ?? `${route.id}`, limit: q.limit, period: q.period, by: q.by, routeId: route.id, store: deps.counters, source: locate(at('quota')) }));
+      checks.push(createQuotaCheck({ policy: q.id ?? `${route.id}`, limit: q.limit, period: q.period, by: q.by, failMode: q.failMode, routeId: route.id, store: deps.counters, source: locate(at('quota')) }));
     }
     const dropHeaders = new Set<string>(identityHeaders);
     if (!route.forwardCredential) {

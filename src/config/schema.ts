@@ -95,6 +95,13 @@ export const issuerSchema = z.strictObject({
 
 const cidr = z.string().min(1);
 
+/**
+ * open: admit and note it in the trace; closed: refuse with 503 limiter_unavailable;
+ * local: count in this process only (the limit then holds per node) until Redis is back.
+ * Unset means open.
+ */
+const limiterFailMode = z.enum(['open', 'closed', 'local']).optional();
+
 export const rateLimitSchema = z.strictObject({
   id: z.string().optional(),
   limit: z.number().int().positive(),
@@ -105,6 +112,8 @@ export const rateLimitSchema = z.strictObject({
    * gcra: a smooth rate of limit/window with a burst of `limit`; admits up to ~2x limit in one window.
    */
   algorithm: z.enum(['sliding-log', 'gcra']).default('gcra'),
+  /** When the shared counter store (Redis) is unreachable: see docs/multinode.md. */
+  failMode: limiterFailMode,
 });
 
 export const quotaSchema = z.strictObject({
@@ -112,6 +121,7 @@ export const quotaSchema = z.strictObject({
   limit: z.number().int().positive(),
   period: z.enum(['day', 'month']),
   by: z.enum(['key', 'consumer', 'tenant']).default('consumer'),
+  failMode: limiterFailMode,
 });
 
 const perMethod = z.record(z.string(), z.array(z.string().min(1)));

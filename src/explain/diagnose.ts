@@ -17,6 +17,7 @@ const list = (e: Evidence | undefined, k: string): readonly string[] => {
 export function diagnose(t: TraceRecord, refusing: CheckRecord | null, config: PinpointConfig | null): string[] {
   const out: string[] = [];
   const e = refusing?.evidence;
+  out.push(...degradedLimits(t));
   if (t.answeredBy === 'upstream') {
     if (t.status >= 400) {
       out.push(`Every gateway check passed (${t.checks.map((c) => `${c.id}: ${c.outcome}`).join(', ') || 'none configured'}); the status ${t.status} was produced by the upstream "${t.upstream?.name}" at ${t.upstream?.attempts.at(-1)?.target ?? '?'}.`);
@@ -137,6 +138,20 @@ export function diagnose(t: TraceRecord, refusing: CheckRecord | null, config: P
       if (refusing?.detail) out.push(refusing.detail);
   }
   return out;
+}
+
+const failModeMeaning: Record<string, string> = {
+  open: 'the request was admitted without being counted against the shared limit',
+  closed: 'the request was refused with 503 limiter_unavailable',
+  local: 'the request was counted by this node alone, so the limit held per node instead of across the cluster',
+};
+
+/** Limits decided while the shared counter store (Redis) was unreachable. */
+function degradedLimits(t: TraceRecord): string[] {
+  return t.checks.filter((c) => c.evidence?.limiter_unavailable !== undefined).map((c) => {
+    const mode = str(c.evidence, 'fail_mode') ?? 'open';
+    return `Check "${c.id}" could not reach the shared limiter (${str(c.evidence, 'limiter_unavailable')}); its failMode is "${mode}", so ${failModeMeaning[mode] ?? 'its fail mode applied'}. Check Redis and the network to it; the gateway reconnects by itself.`;
+  });
 }
 
 function lookup(config: PinpointConfig, path: string): unknown {

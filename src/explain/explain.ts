@@ -4,7 +4,8 @@ import type { PinpointConfig } from '../config/schema.ts';
 import type { TraceRecord } from '../log/trace.ts';
 import type { CheckRecord, ConfigLocation } from '../pipeline/types.ts';
 import { reasons, type ReasonSpec } from '../reasons/catalogue.ts';
-import { getConfigVersion, latestConfigVersion } from '../store/sqlite/config-versions.ts';
+import { getConfigVersion, latestConfigVersion, type ConfigVersionRow } from '../store/sqlite/config-versions.ts';
+import type { Store } from '../store/store.ts';
 import { diagnose } from './diagnose.ts';
 import { summarizeVault } from '../vault/explain-vault.ts';
 
@@ -20,9 +21,28 @@ export interface Explanation {
   readonly configVersion: { readonly decidedBy: number; readonly latest: number | null; readonly loadedAt: number | null };
 }
 
+/**
+ * Config versions as explain reads them: a SQLite handle, or rows fetched beforehand from
+ * any store (PostgreSQL is asynchronous; see versionsForExplain).
+ */
+export interface VersionLookup {
+  get(version: number): ConfigVersionRow | null;
+  latest(): ConfigVersionRow | null;
+}
+
+/** The two versions explaining `trace` needs, fetched from any Store. */
+export async function versionsForExplain(store: Pick<Store, 'getConfigVersion' | 'latestConfigVersion'>, trace: TraceRecord): Promise<VersionLookup> {
+  const [decided, latest] = await Promise.all([store.getConfigVersion(trace.configVersion), store.latestConfigVersion()]);
+  return { get: (v) => (v === decided?.version ? decided : v === latest?.version ? latest : null), latest: () => latest };
+}
+
+const lookup = (db: DatabaseSync | VersionLookup): VersionLookup => ('prepare' in db
+  ? { get: (v) => getConfigVersion(db, v), latest: () => latestConfigVersion(db) }
+  : db);
+
 /** The config a request was decided under, re-read from the version store. */
-export function configAtVersion(db: DatabaseSync, version: number): PinpointConfig | null {
-  const row = getConfigVersion(db, version);
+export function configAtVersion(db: DatabaseSync | VersionLookup, version: number): PinpointConfig | null {
+  const row = lookup(db).get(version);
   if (!row) return null;
   try {
     return loadConfigText(row.text, row.file, { ...process.env }).config;
@@ -31,11 +51,12 @@ export function configAtVersion(db: DatabaseSync, version: number): PinpointConf
   }
 }
 
-export function explainTrace(db: DatabaseSync, trace: TraceRecord): Explanation {
+export function explainTrace(db: DatabaseSync | VersionLookup, trace: TraceRecord): Explanation {
+  const versions = lookup(db);
   const refusing = trace.deniedBy ? trace.checks.find((c) => c.outcome === 'deny') ?? null : null;
-  const config = configAtVersion(db, trace.configVersion);
-  const latest = latestConfigVersion(db);
-  const decided = getConfigVersion(db, trace.configVersion);
+  const config = configAtVersion(versions, trace.configVersion);
+  const latest = versions.latest();
+  const decided = versions.get(trace.configVersion);
   const reason = trace.code ? { code: trace.code, ...reasons[trace.code] } : null;
   const findings = diagnose(trace, refusing, config);
   if (latest && latest.version !== trace.configVersion) {

@@ -19,6 +19,12 @@ export interface LimitDecision {
   readonly retryAfterMs: number;
   /** Requests counted in the current window/period, this one included when admitted. */
   readonly used: number;
+  /**
+   * Set when the shared counter could not be reached: the decision was then taken by an
+   * in-process fallback counter, and the check applies the route's fail mode. The text
+   * says why (for the trace).
+   */
+  readonly unavailable?: string;
 }
 
 export interface CounterStore {

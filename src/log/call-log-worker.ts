@@ -1,9 +1,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { CallLogStore, parseCallLines } from '../store/sqlite/call-log-store.ts';
-import { openDatabase } from '../store/sqlite/database.ts';
+import { parseCallLines } from '../store/sqlite/call-log-store.ts';
+import { openStore } from '../store/open-store.ts';
+import type { Store, StoreLocation } from '../store/store.ts';
 
-// Owns the SQLite connection for the call log, so inserts and fsyncs never block the
-// event loop that serves requests. Rows arrive serialized: the worker only inserts.
+// Owns the store connection for the call log (a SQLite file or a PostgreSQL pool), so
+// inserts, fsyncs and round trips never block the event loop that serves requests. Rows
+// arrive serialized: the worker only inserts. Messages are handled one after the other,
+// so a flush is answered only once every batch before it is stored.
 
 export type WorkerMessage =
   | { readonly type: 'batch'; readonly bytes: Uint8Array; readonly count: number; readonly dropped: number }
@@ -14,26 +17,32 @@ export type WorkerReply =
   | { readonly type: 'ack'; readonly count: number; readonly error?: string }
   | { readonly type: 'flushed'; readonly id: number };
 
-const { file, retentionMs } = workerData as { file: string; retentionMs: number };
-const db = openDatabase(file);
-const store = new CallLogStore(db);
+const data = workerData as { file?: string; location?: StoreLocation; retentionMs: number };
+const location: StoreLocation = data.location ?? { kind: 'sqlite', file: data.file! };
+const { retentionMs } = data;
+// Opened on first use and again after a failure: a store that is down when the gateway
+// starts (or restarts under it) is picked up as soon as it answers.
+let opened: Promise<Store> | null = null;
+const store = (): Promise<Store> => (opened ??= openStore(location).catch((err: unknown) => { opened = null; throw err; }));
 let lastDropped = -1;
 const decoder = new TextDecoder();
 let lastPrune = 0;
+let queue: Promise<void> = Promise.resolve();
 
-parentPort!.on('message', (msg: WorkerMessage) => {
+async function handle(msg: WorkerMessage): Promise<void> {
   if (msg.type === 'batch') {
     let error: string | undefined;
     try {
-      if (msg.count > 0) store.insertBatch(parseCallLines(decoder.decode(msg.bytes)));
+      const s = await store();
+      if (msg.count > 0) await s.insertBatch(parseCallLines(decoder.decode(msg.bytes)));
       if (msg.dropped !== lastDropped) {
-        store.setStat('dropped_records', msg.dropped, Date.now());
+        await s.setStat('dropped_records', msg.dropped, Date.now());
         lastDropped = msg.dropped;
       }
       const now = Date.now();
       if (retentionMs > 0 && now - lastPrune > 60_000) {
         lastPrune = now;
-        store.deleteOlderThan(now - retentionMs);
+        await s.deleteOlderThan(now - retentionMs);
       }
     } catch (err) {
       error = (err as Error).message;
@@ -42,7 +51,11 @@ parentPort!.on('message', (msg: WorkerMessage) => {
   } else if (msg.type === 'flush') {
     parentPort!.postMessage({ type: 'flushed', id: msg.id } satisfies WorkerReply);
   } else {
-    db.close();
+    await opened?.then((s) => s.close(), () => undefined);
     parentPort!.close();
   }
+}
+
+parentPort!.on('message', (msg: WorkerMessage) => {
+  queue = queue.then(() => handle(msg));
 });

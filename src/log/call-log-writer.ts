@@ -2,6 +2,7 @@ import { channel } from 'node:diagnostics_channel';
 import { Worker } from 'node:worker_threads';
 import type { WorkerMessage, WorkerReply } from './call-log-worker.ts';
 import { toCallLine } from '../store/sqlite/call-log-store.ts';
+import type { StoreLocation } from '../store/store.ts';
 import type { TraceRecord } from './trace.ts';
 
 /** Every decision is published here too; metrics and tests subscribe without coupling. */
@@ -34,11 +35,12 @@ export class CallLogWriter {
   private readonly intervalMs: number;
   private closed = false;
 
-  constructor(file: string, options: { maxPending: number; flushIntervalMs: number; retentionHours: number; onError: (message: string) => void }) {
+  /** `file`: the SQLite file of the call log, or any store location (PostgreSQL). */
+  constructor(file: string | StoreLocation, options: { maxPending: number; flushIntervalMs: number; retentionHours: number; onError: (message: string) => void }) {
     this.maxPending = options.maxPending;
     this.intervalMs = options.flushIntervalMs;
     this.onError = options.onError;
-    this.worker = new Worker(new URL('./call-log-worker.ts', import.meta.url), { workerData: { file, retentionMs: options.retentionHours * 3600_000 } });
+    this.worker = new Worker(new URL('./call-log-worker.ts', import.meta.url), { workerData: { location: typeof file === 'string' ? { kind: 'sqlite', file } : file, retentionMs: options.retentionHours * 3600_000 } });
     this.worker.unref();
     this.worker.on('message', (reply: WorkerReply) => {
       if (reply.type === 'ack') {

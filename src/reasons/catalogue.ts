@@ -227,6 +227,12 @@ export const reasons = {
     causes: ['the consumer used its daily or monthly allowance'],
     fixes: ['wait for the reset, or raise the quota for the consumer'],
   },
+  limiter_unavailable: {
+    status: 503, layer: 'limit', title: 'The shared rate limiter is unavailable',
+    hint: 'Limits cannot be checked right now; retry after the number of seconds in Retry-After.',
+    causes: ['the gateway cannot reach Redis (down, restarting, network cut, or slower than the command timeout)', 'the route is configured to fail closed (failMode: closed) while the limiter is unavailable'],
+    fixes: ['check Redis and the network between the gateway and it (`redis-cli -u <url> ping`); the gateway reconnects by itself within about a second', 'use failMode: open or local on routes where admitting unchecked traffic is acceptable'],
+  },
   // AI gateway (/v1/... in the OpenAI format): the app's own refusals, then the provider's.
   model_not_found: {
     status: 404, layer: 'request', title: 'The model is not served by this gateway',

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { DatabaseSync } from 'node:sqlite';
 import { compileConfig, type CompiledConfig, type CompiledRoute } from '../config/compile.ts';
-import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.ts';
+import { ConfigError, loadConfigFile, loadConfigText, type LoadedConfig } from '../config/load.ts';
 import { TokenCache } from '../checks/jwt.ts';
 import type { CounterStore } from '../limits/counter-store.ts';
 import { LocalCounterStore } from '../limits/local-counter-store.ts';
@@ -24,6 +24,8 @@ import { openDatabase } from '../store/sqlite/database.ts';
 import { SqliteStateStore } from '../store/sqlite/state-store.ts';
 import { TenancyRuntime } from '../tenancy/runtime.ts';
 import { basename } from 'node:path';
+import type { ConfigVersionRow } from '../store/sqlite/config-versions.ts';
+import type { Store } from '../store/store.ts';
 import { rateLimitHeaders, sendProblem } from './respond.ts';
 import type { Logger } from './logger.ts';
 import { bufferRequestBody, shouldBuffer } from '../web/request-body.ts';
@@ -41,6 +43,13 @@ export interface GatewayOptions {
   readonly port?: number | undefined;
   readonly host?: string | undefined;
   readonly counters?: CounterStore;
+  /**
+   * A shared store (PostgreSQL, see docs/multinode.md): the call log and the config versions
+   * live there instead of databaseFile. Its owner opens and closes it.
+   */
+  readonly store?: Store | undefined;
+  /** Start on this recorded version instead of the config file (a node joining a cluster). */
+  readonly initialConfig?: ConfigVersionRow | undefined;
   /** Where AI provider keys are read (env:// by default); the vault adds its `vault` source here. */
   readonly aiSecretSources?: readonly SecretSource[] | undefined;
   /** Other instances' state changes are picked up within this many ms (default 1000). */
@@ -62,6 +71,13 @@ export interface Gateway {
   readonly tenancy: TenancyRuntime;
   current(): CompiledConfig;
   reload(): ReloadResult;
+  /**
+   * With a shared store: resolves once a changed config file is recorded as a new version
+   * and running. (reload() answers at once and does the same in the background.)
+   */
+  reloadShared(): Promise<ReloadResult>;
+  /** Runs a version recorded by another node (change propagation); its number is kept. */
+  adopt(row: ConfigVersionRow): ReloadResult;
   close(): Promise<void>;
 }
 
@@ -74,19 +90,19 @@ interface Live {
 /** Loads, validates and compiles the config (refusing to start on any problem), then listens. */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { logger } = options;
-  const db: DatabaseSync = openDatabase(options.databaseFile);
+  const shared = options.store ?? null;
+  const db: DatabaseSync | null = shared ? null : openDatabase(options.databaseFile);
   const counters = options.counters ?? new LocalCounterStore();
   const tokenCache = new TokenCache();
   const aiRuntime = new AiRuntime(options.databaseFile, options.aiSecretSources);
   const tenancy = await TenancyRuntime.open(new SqliteStateStore(options.databaseFile), basename(options.configFile));
   // A state change recompiles with the last good file, so a broken edit on disk cannot hold admin changes back.
   let lastYaml: LoadedConfig | null = null;
-  const compile = (previous: ReadonlyMap<string, Upstream> | undefined, fromState = false): CompiledConfig => {
-    const yaml = fromState && lastYaml ? lastYaml : loadConfigFile(options.configFile);
+  const compileLoaded = (yaml: LoadedConfig, previous: ReadonlyMap<string, Upstream> | undefined): CompiledConfig => {
     const seed = tenancy.seedFrom(yaml.config);
     let compiled: CompiledConfig;
     try {
-      // Compile with a provisional number first so a broken config never takes a version.
+      // Compiled with a provisional number first so a broken config never takes a version.
       compiled = compileConfig(tenancy.overlay(yaml), 0, { counters, tokenCache, previousUpstreams: previous, ai: aiRuntime, routeChecks: (r, src) => tenancy.routeChecks(r, src), resourceChecks: (r, src) => tenancy.resourceChecks(r, src) });
     } catch (err) {
       seed.rollback();
@@ -94,13 +110,25 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     seed.confirm();
     lastYaml = yaml;
-    const version = recordConfigVersion(db, yaml.hash, yaml.file, yaml.text, Date.now());
-    return { ...compiled, version, tenancy: tenancy.compiled };
+    return { ...compiled, tenancy: tenancy.compiled };
   };
-  const live: Live = { config: compile(undefined) };
+  const compile = (previous: ReadonlyMap<string, Upstream> | undefined, fromState = false): CompiledConfig => {
+    const yaml = fromState && lastYaml ? lastYaml : loadConfigFile(options.configFile);
+    const compiled = compileLoaded(yaml, previous);
+    const version = recordConfigVersion(db!, yaml.hash, yaml.file, yaml.text, Date.now());
+    return { ...compiled, version };
+  };
+  const fromRow = (row: ConfigVersionRow, previous: ReadonlyMap<string, Upstream> | undefined): CompiledConfig => ({ ...compileLoaded(loadConfigText(row.text, row.file), previous), version: row.version });
+  const startShared = async (store: Store): Promise<CompiledConfig> => {
+    if (options.initialConfig) return fromRow(options.initialConfig, undefined);
+    const loaded = loadConfigFile(options.configFile);
+    const compiled = compileLoaded(loaded, undefined);
+    return { ...compiled, version: await store.recordConfigVersion(loaded.hash, loaded.file, loaded.text, Date.now()) };
+  };
+  const live: Live = { config: shared ? await startShared(shared) : compile(undefined) };
   for (const up of live.config.upstreams.values()) up.startHealthChecks();
   const gw = live.config.gateway;
-  const writer = new CallLogWriter(options.databaseFile, {
+  const writer = new CallLogWriter(shared?.location ?? options.databaseFile, {
     maxPending: live.config.raw.log.maxPending,
     flushIntervalMs: live.config.raw.log.flushIntervalMs,
     retentionHours: live.config.raw.log.retentionHours,
@@ -143,11 +171,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   logger.info({ event: 'gateway_listening', port: address.port, configVersion: live.config.version, routes: live.config.routes.length }, `gateway listening on http://${host}:${address.port} (config v${live.config.version})`);
 
   const retired = new Set<Upstream>();
-  const reload = (fromState = false): ReloadResult => {
-    const before = live.config;
-    try {
-      const next = compile(before.upstreams, fromState);
-      if (next.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+  const install = (before: CompiledConfig, next: CompiledConfig): ReloadResult => {
       live.config = next;
       // Timeouts are read by Node at each connection sweep, so they apply to a running listener;
       // the header size limit, host and port need a restart.
@@ -166,10 +190,73 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
       logger.info({ event: 'config_reloaded', configVersion: next.version }, `config v${next.version} loaded`);
       return { ok: true, version: next.version, message: `config v${next.version} loaded` };
+  };
+  const rejected = (before: CompiledConfig, err: unknown): ReloadResult => {
+    const message = err instanceof ConfigError ? err.message : (err as Error).message;
+    logger.error({ event: 'config_rejected', keptVersion: before.version }, `config change rejected, keeping v${before.version}:\n${message}`);
+    return { ok: false, version: before.version, message };
+  };
+  const reloadShared = async (): Promise<ReloadResult> => {
+    const before = live.config;
+    let loaded: LoadedConfig;
+    let next: CompiledConfig;
+    try {
+      loaded = loadConfigFile(options.configFile);
+      if (loaded.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+      next = compileLoaded(loaded, before.upstreams);
     } catch (err) {
-      const message = err instanceof ConfigError ? err.message : (err as Error).message;
-      logger.error({ event: 'config_rejected', keptVersion: before.version }, `config change rejected, keeping v${before.version}:\n${message}`);
-      return { ok: false, version: before.version, message };
+      return rejected(before, err);
+    }
+    try {
+      const version = await shared!.recordConfigVersion(loaded.hash, loaded.file, loaded.text, Date.now());
+      // Our own notification may have installed it already, or another node's newer version.
+      if (live.config.version === version && live.config.hash === loaded.hash) return { ok: true, version, message: `config v${version} loaded` };
+      if (live.config.version > version) return { ok: true, version: live.config.version, message: `config v${version} recorded; v${live.config.version} is newer and kept` };
+      return install(live.config, { ...next, version });
+    } catch (err) {
+      logger.error({ event: 'config_not_recorded', keptVersion: before.version }, `config change not recorded in the shared store, keeping v${before.version}: ${(err as Error).message}`);
+      return { ok: false, version: before.version, message: `the shared store did not record the change: ${(err as Error).message}` };
+    }
+  };
+  const reload = (fromState = false): ReloadResult => {
+    const before = live.config;
+    if (shared && fromState) {
+      // A tenancy state change recompiles the chains under the same config version.
+      try {
+        const next = { ...compileLoaded(lastYaml ?? loadConfigFile(options.configFile), before.upstreams), version: before.version };
+        if (next.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+        return install(before, next);
+      } catch (err) {
+        return rejected(before, err);
+      }
+    }
+    if (shared) {
+      // Validated now so a broken file is reported at once; recorded and applied in the background.
+      try {
+        const loaded = loadConfigFile(options.configFile);
+        if (loaded.hash === lastYaml?.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+        compileLoaded(loaded, before.upstreams);
+      } catch (err) {
+        return rejected(before, err);
+      }
+      void reloadShared();
+      return { ok: true, version: before.version, message: 'config valid; recording it in the shared store, then applying it' };
+    }
+    try {
+      const next = compile(before.upstreams, fromState);
+      if (next.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+      return install(before, next);
+    } catch (err) {
+      return rejected(before, err);
+    }
+  };
+  const adopt = (row: ConfigVersionRow): ReloadResult => {
+    const before = live.config;
+    if (row.version === before.version && row.hash === before.hash) return { ok: true, version: before.version, message: 'config unchanged' };
+    try {
+      return install(before, fromRow(row, before.upstreams));
+    } catch (err) {
+      return rejected(before, err);
     }
   };
 
@@ -187,11 +274,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     counters.close();
     aiRuntime.close();
     await tenancy.close();
-    db.close();
+    db?.close();
     logger.info({ event: 'gateway_stopped', written: writer.stats.written, dropped: writer.stats.dropped }, `gateway stopped; call log: ${writer.stats.written} written, ${writer.stats.dropped} dropped`);
   };
 
-  return { server, port: address.port, url: `http://${host}:${address.port}`, writer, tenancy, current: () => live.config, reload, close };
+  return { server, port: address.port, url: `http://${host}:${address.port}`, writer, tenancy, current: () => live.config, reload, reloadShared, adopt, close };
 }
 
 function handleRequest(config: CompiledConfig, writer: CallLogWriter, req: IncomingMessage, res: ServerResponse): void {
@@ -377,9 +464,10 @@ function joined(set: ReadonlySet<string>): string {
   return j;
 }
 
-// The access-policy check's evidence is kept too: which policy (id and version) allowed the request.
-// A detect-only WAF finding is the point of detect mode: it stays on a request that went through.
-const withoutEvidence = (c: CheckRecord): CheckRecord => (c.evidence && c.phase !== 'authn' && c.id !== 'access-policy' && c.evidence.would_block !== true ? { id: c.id, phase: c.phase, outcome: c.outcome, micros: c.micros } : c);
+// Kept: authn evidence; the access-policy check's (which policy, id and version, allowed the request);
+// a limit decided without the shared limiter (explain must be able to say so); and a detect-only
+// WAF finding, the point of detect mode, on a request that went through.
+const withoutEvidence = (c: CheckRecord): CheckRecord => (c.evidence && c.phase !== 'authn' && c.id !== 'access-policy' && c.evidence.limiter_unavailable === undefined && c.evidence.would_block !== true ? { id: c.id, phase: c.phase, outcome: c.outcome, micros: c.micros } : c);
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 

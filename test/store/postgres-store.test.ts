@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import pg from 'pg';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
+import { postgresMigrations } from '../../src/store/postgres/migrations.ts';
+import { scratchDatabase } from '../support/postgres.ts';
+import { storeContract } from './store-contract.ts';
+
+const databases: ReturnType<typeof scratchDatabase>[] = [];
+after(async () => { for (const d of databases) await d.drop(); });
+
+storeContract('postgres', {
+  async fresh(t) {
+    const db = scratchDatabase('store');
+    databases.push(db);
+    const store = await PostgresStore.open(db.url);
+    t.after(() => store.close());
+    return store;
+  },
+  async again(t, store) {
+    if (store.location.kind !== 'postgres') throw new Error('not postgres');
+    const other = await PostgresStore.open(store.location.url);
+    t.after(() => other.close());
+    return other;
+  },
+});
+
+test('opening a store on a database that does not exist creates it and records every migration once', async () => {
+  const db = scratchDatabase('create');
+  databases.push(db);
+  const [a, b] = await Promise.all([PostgresStore.open(db.url), PostgresStore.open(db.url)]);
+  try {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    await client.end();
+    assert.deepEqual(rows.map((r) => r.version), postgresMigrations.map((_, i) => i + 1));
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('an unreachable server is a clear error, not a hang', async () => {
+  await assert.rejects(PostgresStore.open('postgresql://postgres@127.0.0.1:9/nothing'), /ECONNREFUSED|connect/);
+});
