@@ -94,6 +94,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
     `  curl -i -X POST ${g}/api/orders -H 'X-API-Key: pk_demo_reader' -H 'Content-Type: application/json' -d '{"item":"book"}'`,
     `  curl -s ${g}/v1/chat/completions -H 'Authorization: Bearer pk_demo_writer' -H 'Content-Type: application/json' -d '{"model":"demo-echo","messages":[{"role":"user","content":"Hello from Pinpoint"}]}'`,
     `  npx pinpoint explain <X-Request-Id of the 403>${values.store ? ` --store ${values.store}` : values['data-dir'] ? ` --data-dir ${dataDir}` : ''}`,
+    `  curl -i -X POST ${g}/api/comments -H 'X-API-Key: pk_demo_writer' -H 'Content-Type: application/json' -d '{"comment":"x\\u0027 OR 1=1 --"}'`,
+    `  curl -i -c jar -X POST ${g}/web/login -d user=alice && curl -i -b jar -X POST ${g}/web/profile -d name=Alice`,
     `  TOKEN=$(curl -s --cacert ${demoVault.caFile} ${v}/demo-tenant/oauth2/v2.0/token -d grant_type=client_credentials -d client_id=demo-app -d client_secret=demo-app-secret -d scope=https://vault.localhost/.default | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
     `  curl -s --cacert ${demoVault.caFile} "${v}/secrets/greeting?api-version=7.5" -H "Authorization: Bearer $TOKEN"`,
     '',
