@@ -12,6 +12,7 @@ import { observeRoutes } from './observe.ts';
 import { openApiDocument } from './openapi.ts';
 import { compileRoutes, matchRoute, type AdminRoute } from './router.ts';
 import { subscriptionRoutes } from './subscriptions.ts';
+import { usageRoutes } from './usage.ts';
 
 // The admin API: its own listener (never the data plane's port), its own credentials.
 
@@ -41,6 +42,7 @@ export function adminRouteTable(): AdminRoute[] {
     ...subscriptionRoutes(),
     ...crudRoutes({ kind: 'owner', plural: 'resource-owners', tag: 'resource owners' }),
     ...observeRoutes(),
+    ...usageRoutes(),
   ];
 }
 
