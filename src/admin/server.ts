@@ -13,6 +13,8 @@ import { openApiDocument } from './openapi.ts';
 import { compileRoutes, matchRoute, type AdminRoute } from './router.ts';
 import { subscriptionRoutes } from './subscriptions.ts';
 import { usageRoutes } from './usage.ts';
+import { consoleAssets } from '../console/static.ts';
+import { portalRoutes } from '../console/portal-routes.ts';
 
 // The admin API: its own listener (never the data plane's port), its own credentials.
 
@@ -43,6 +45,7 @@ export function adminRouteTable(): AdminRoute[] {
     ...crudRoutes({ kind: 'owner', plural: 'resource-owners', tag: 'resource owners' }),
     ...observeRoutes(),
     ...usageRoutes(),
+    ...portalRoutes(),
   ];
 }
 
@@ -51,6 +54,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const routes = compileRoutes(table);
   const openapi = JSON.stringify(openApiDocument(table));
   const tokens = indexTokens(options.tokens);
+  const console_ = consoleAssets();
   const deps = { gateway: options.gateway, databaseFile: options.databaseFile };
   const server = createServer((req, res) => {
     const requestId = newRequestId();
@@ -62,6 +66,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         res.end(openapi);
         return;
       }
+      if (console_.serve(req, res, url.pathname, requestId)) return;
       if (method === 'GET' && url.pathname === '/') {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'x-request-id': requestId });
         res.end('Pinpoint admin API. The OpenAPI document is at /openapi.json; calls need Authorization: Bearer <admin token>.\n');

@@ -103,7 +103,10 @@ const compactJws = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 export function createJwtCheck(options: JwtCheckOptions): Authenticator {
   const { issuers, directory, realm, cache } = options;
   const maxBytes = Math.max(...[...issuers.values()].map((i) => i.config.maxTokenBytes), 256);
-  const invalidToken = (description: string) => ({ 'www-authenticate': `Bearer realm="${realm}", error="invalid_token", error_description="${description.replace(/["\\]/g, '')}"` });
+  // The description can quote the token (its iss): keep only what RFC 6750 3 allows there
+  // (%x20-21 / %x23-5B / %x5D-7E), or a control or non-ASCII character makes Node refuse
+  // the header and the refusal becomes a 500 (and CR/LF would be header injection).
+  const invalidToken = (description: string) => ({ 'www-authenticate': `Bearer realm="${realm}", error="invalid_token", error_description="${description.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, '')}"` });
   const deny = (code: ReasonCode, evidence: Evidence, detail: string, rule?: ConfigLocation): Deny => ({
     kind: 'deny', code, evidence, detail, headers: invalidToken(detail), ...(rule ? { rule } : {}),
   });
@@ -162,9 +165,10 @@ export function createJwtCheck(options: JwtCheckOptions): Authenticator {
       let iss: string | undefined;
       let alg: string | undefined;
       let kid: string | undefined;
+      let crit: unknown;
       try {
         const header = decodeProtectedHeader(token);
-        alg = header.alg; kid = header.kid;
+        alg = header.alg; kid = header.kid; crit = header.crit;
         const claims = decodeJwt(token);
         iss = claims.iss;
       } catch {
@@ -177,6 +181,12 @@ export function createJwtCheck(options: JwtCheckOptions): Authenticator {
       const cfg = issuer.config;
       if (!alg || !(cfg.algorithms as readonly string[]).includes(alg)) {
         return deny('token_algorithm_rejected', { alg: alg ?? null, allowed: cfg.algorithms, issuer: cfg.issuer }, `algorithm ${alg ?? '(none)'} is not accepted for this issuer`, issuer.source);
+      }
+      // No JWS extension is supported (RFC 7515 4.1.11: a recipient that does not understand
+      // a critical one must refuse): said here, or jose's "not supported" would read as an
+      // algorithm refusal. This also covers b64:false (RFC 7797), which needs crit.
+      if (crit !== undefined) {
+        return deny('credential_malformed', { problem: 'crit header present', issuer: cfg.issuer, alg, kid: kid ?? null }, 'the token declares critical header extensions, which are not supported', issuer.source);
       }
       const verify = issuer.key instanceof Uint8Array
         ? jwtVerify(token, issuer.key, verifyOptions(cfg, ctx.now))
@@ -209,7 +219,8 @@ function mapJoseError(err: unknown, base: Record<string, string | null>, rule: C
     const claim = err.claim;
     if (claim === 'aud') return deny('token_audience_mismatch', { ...base, claim }, 'the token was issued for another audience', rule);
     if (claim === 'iss') return deny('token_issuer_untrusted', { ...base, claim }, 'the token issuer is not accepted here', rule);
-    if (claim === 'nbf') return deny('credential_not_yet_valid', { ...base, claim }, 'the token is not valid yet (nbf)', rule);
+    // A non-numeric nbf is malformed (the generic case below), not "valid later".
+    if (claim === 'nbf' && err.reason === 'check_failed') return deny('credential_not_yet_valid', { ...base, claim }, 'the token is not valid yet (nbf)', rule);
     if (claim === 'iat') return deny(err.reason === 'check_failed' && /past\)/.test(err.message) ? 'credential_expired' : 'credential_not_yet_valid', { ...base, claim, problem: err.message }, `the token iat check failed: ${err.message}`, rule);
     return deny('credential_malformed', { ...base, claim, problem: err.message }, `claim ${claim} is ${err.reason === 'missing' ? 'missing' : 'invalid'}`, rule);
   }

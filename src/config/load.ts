@@ -68,7 +68,7 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
     return { file: display, line: pos.line, column: pos.col, path: formatPath(path), message: `environment variable ${name} is not set (use \${${name}:-default} for a default)` };
   });
   if (unset.length > 0) throw new ConfigError(unset);
-  const raw: unknown = doc.toJS() ?? {};
+  const raw: unknown = toPlainData(doc, lineCounter, display);
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => {
@@ -79,6 +79,21 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   }
   const hash = createHash('sha256').update(text).digest('hex');
   return { config: parsed.data, file, text, hash, locate };
+}
+
+/**
+ * yaml resolves aliases only when converting to plain data, and reports an alias to an
+ * unknown anchor, or an alias bomb ("billion laughs", past maxAliasCount), by throwing a
+ * ReferenceError: turned here into a located problem like any other.
+ */
+function toPlainData(doc: Document, lc: LineCounter, display: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    let at: { line: number; col: number } = { line: 1, col: 1 };
+    visit(doc, { Alias(_key, node) { if (node.range) { at = lc.linePos(node.range[0]); return visit.BREAK; } return undefined; } });
+    throw new ConfigError([{ file: display, line: at.line, column: at.col, path: '', message: `YAML aliases: ${(err as Error).message.split('\n')[0]}` }]);
+  }
 }
 
 export function formatPath(path: readonly PathSegment[]): string {

@@ -7,7 +7,7 @@ import { TokenCache } from '../checks/jwt.ts';
 import type { CounterStore } from '../limits/counter-store.ts';
 import { LocalCounterStore } from '../limits/local-counter-store.ts';
 import { CallLogWriter } from '../log/call-log-writer.ts';
-import { redactHeaders } from '../log/redact.ts';
+import { redactHeaders, redactQuery } from '../log/redact.ts';
 import { newRequestId } from '../log/request-id.ts';
 import type { TraceRecord } from '../log/trace.ts';
 import { canonicalIp } from '../net/cidr-set.ts';
@@ -273,7 +273,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     aiRuntime.close();
     await tenancy.close();
     db?.close();
-    logger.info({ event: 'gateway_stopped', written: writer.stats.written, dropped: writer.stats.dropped }, `gateway stopped; call log: ${writer.stats.written} written, ${writer.stats.dropped} dropped`);
+    logger.info({ event: 'gateway_stopped', written: writer.stats.written, dropped: writer.stats.dropped, failed: writer.stats.failed }, `gateway stopped; call log: ${writer.stats.written} written, ${writer.stats.dropped} dropped, ${writer.stats.failed} failed to write`);
   };
 
   return { server, port: address.port, url: `http://${host}:${address.port}`, writer, tenancy, current: () => live.config, reload, reloadShared, adopt, close };
@@ -439,7 +439,7 @@ function buildTrace(base: Base, route: CompiledRoute | null, path: string, ctx: 
   const len = req.headers['content-length'];
   return {
     requestId: base.requestId, ts: base.now, configVersion: config.version, ...(config.tenancy ? { stateVersion: config.tenancy.stateVersion } : {}), routeId: route?.id ?? null,
-    method: base.method, path, query: base.query.slice(0, 512), host: req.headers.host ?? null,
+    method: base.method, path, query: redactQuery(base.query).slice(0, 512), host: req.headers.host ?? null,
     clientIp: base.client.ip, peerIp: base.peerIp, clientIpVia: base.client.via,
     status, code, answeredBy, deniedBy,
     identity: id && { kind: id.kind, credentialId: id.credentialId, consumerId: id.consumerId, tenantId: id.tenantId, subject: id.subject, scopes: listOf(id.scopes), roles: listOf(id.roles) },

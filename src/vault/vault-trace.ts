@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { redactHeaders } from '../log/redact.ts';
+import { redactHeaders, redactQuery } from '../log/redact.ts';
 import type { TraceRecord } from '../log/trace.ts';
 import type { AccessTokenClaims } from '../identity/verify-access-token.ts';
 import type { CheckRecord } from '../pipeline/types.ts';
@@ -27,13 +27,14 @@ export interface VaultTraceInput {
 
 /**
  * A vault refusal as a call-log trace, in the gateway's own record shape, so `pinpoint explain`
- * reads it like any gateway request. The query is kept (it holds only api-version and paging).
+ * reads it like any gateway request. The query is kept (api-version, paging), its
+ * credential-named parameters redacted: a client may put a token there by mistake.
  */
 export function vaultTrace(i: VaultTraceInput): TraceRecord {
   const refusing = i.checks.find((c) => c.outcome === 'deny') ?? null;
   return {
     requestId: i.requestId, ts: i.ts, configVersion: i.configVersion, routeId: `vault:${i.vault}`,
-    method: i.method, path: i.path, query: i.query, host: typeof i.headers.host === 'string' ? i.headers.host : null,
+    method: i.method, path: i.path, query: redactQuery(i.query), host: typeof i.headers.host === 'string' ? i.headers.host : null,
     clientIp: i.clientIp, peerIp: i.clientIp, clientIpVia: 'peer', status: i.deny.status, code: i.deny.reason,
     answeredBy: 'gateway', deniedBy: refusing?.id ?? null,
     identity: i.claims ? {

@@ -50,7 +50,9 @@ export class CallLogStore {
       for (const r of rows) this.insert.run(...r);
       this.db.exec('COMMIT');
     } catch (err) {
-      this.db.exec('ROLLBACK');
+      // On a full disk (SQLITE_FULL) or an I/O error SQLite has already rolled back, and a
+      // second ROLLBACK would throw "no transaction is active", hiding the real cause.
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw err;
     }
   }
