@@ -12,6 +12,7 @@ import { observeRoutes } from './observe.ts';
 import { openApiDocument } from './openapi.ts';
 import { compileRoutes, matchRoute, type AdminRoute } from './router.ts';
 import { subscriptionRoutes } from './subscriptions.ts';
+import { usageRoutes } from './usage.ts';
 import { consoleAssets } from '../console/static.ts';
 import { portalRoutes } from '../console/portal-routes.ts';
 
@@ -43,6 +44,7 @@ export function adminRouteTable(): AdminRoute[] {
     ...subscriptionRoutes(),
     ...crudRoutes({ kind: 'owner', plural: 'resource-owners', tag: 'resource owners' }),
     ...observeRoutes(),
+    ...usageRoutes(),
     ...portalRoutes(),
   ];
 }
