@@ -14,6 +14,7 @@ import { compileRoutes, matchRoute, type AdminRoute } from './router.ts';
 import { subscriptionRoutes } from './subscriptions.ts';
 import { startObservability } from '../observability/start.ts';
 import { observabilityRoutes } from '../observability/routes.ts';
+import { usageRoutes } from './usage.ts';
 import { consoleAssets } from '../console/static.ts';
 import { portalRoutes } from '../console/portal-routes.ts';
 
@@ -46,6 +47,7 @@ export function adminRouteTable(): AdminRoute[] {
     ...crudRoutes({ kind: 'owner', plural: 'resource-owners', tag: 'resource owners' }),
     ...observeRoutes(),
     ...observabilityRoutes(),
+    ...usageRoutes(),
     ...portalRoutes(),
   ];
 }

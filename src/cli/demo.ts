@@ -9,6 +9,7 @@ import { openNodeOrExplain, portOption, runUntilSignalled, startOrExplain, store
 import { resetShared } from '../cluster/node-resources.ts';
 import { isWorkerProcess, runWorkers, workerNumber } from '../cluster/workers.ts';
 import { describeLocation } from '../store/store.ts';
+import { VaultSecretSource } from '../vault/secret-source.ts';
 
 export const demoUsage = `pinpoint demo [--port N] [--data-dir DIR] [--reset] [--admin-port N] [--store postgresql://HOST/DB] [--redis redis://HOST:PORT] [--workers N]
   The 403 playground: the gateway on PORT (8080), its admin API on PORT+1, its echo upstream on PORT+2, the vault (HTTPS) on PORT+443.
@@ -57,7 +58,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
   if (!node) return 1;
   const echo = await startEchoServer(echoPort);
   process.env.PINPOINT_DEMO_ECHO_URL = echo.url;
+  // vault:// provider keys are read from the demo vault as demo-readonly (secrets get, list on vault demo).
+  const vaultSource = new VaultSecretSource('demo-readonly');
   const gateway = await startOrExplain(logger, {
+    aiSecretSources: [vaultSource],
     configFile, databaseFile: node.location.kind === 'sqlite' ? node.location.file : join(dataDir, 'pinpoint.db'), port,
     store: node.store, counters: node.counters, initialConfig: node.initialConfig,
   });
@@ -71,6 +75,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     return null;
   });
   if (!demoVault) { echo.server.close(); await gateway.close(); await node.close(); return 1; }
+  vaultSource.attach({ settings: demoVault.vault.current, store: demoVault.vault.store, audit: demoVault.vault.audit });
   const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), portOption(values['admin-port']) ?? (port === 0 ? 0 : port + 1));
   const v = demoVault.vault.url;
   const g = gateway.url;
