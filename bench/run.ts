@@ -128,9 +128,10 @@ interface Running {
 async function startServer(spec: ServerSpec, env: Env): Promise<Running> {
   const port = await freePort();
   const port6 = await freePort();
+  await spec.prepare?.(env);
   const proc = spec.start(env, port, port6);
   await waitReady(proc, port);
-  return { spec, proc, base: `http://127.0.0.1:${port}`, base6: `http://[::1]:${port6}`, dataDir: spec.pinpoint ? join(env.tmp, `data-${spec.id}`) : null, answered: 0 };
+  return { spec, proc, base: `${spec.https ? 'https' : 'http'}://127.0.0.1:${port}`, base6: `http://[::1]:${port6}`, dataDir: spec.pinpoint ? join(env.tmp, `data-${spec.id}`) : null, answered: 0 };
 }
 
 /**
@@ -203,6 +204,9 @@ async function main(): Promise<number> {
   const chosenScenarios = scenarios.filter((s) => !opts.scenarios || opts.scenarios.has(s.id));
   const chosenSystems = systems.filter((s) => (!opts.only || opts.only.has(s.id)) && chosenScenarios.some((sc) => sc.systems.includes(s.id)));
   const specs = servers.filter((sp) => chosenSystems.some((s) => s.server === sp.id));
+  if (chosenSystems.some((s) => s.id === 'workers')) {
+    notes.push(`the --workers 2 row is pinned to CPUs ${SUT_CPU} and ${LOAD_CPU} (taskset -c ${SUT_CPU},${LOAD_CPU}), so it shares CPU ${LOAD_CPU} with wrk and the upstream: read its req/s as what 2 workers give on this 2-core machine with the load generator on it, not as 2-core scaling; its SUT CPU is out of 200% and its req per CPU-s compares with the one-process row`);
+  }
   const cells: Cell[] = chosenScenarios.flatMap((scenario) => chosenSystems.filter((s) => scenario.systems.includes(s.id)).map((system) => ({ system, scenario, runs: [] })));
   if (cells.length === 0) throw new BenchAbort('nothing to run: no chosen system is in a chosen scenario');
 
@@ -240,7 +244,7 @@ async function main(): Promise<number> {
       for (const system of chosenSystems.filter((s) => s.server === spec.id)) {
         const before = callsMade.get(r.base) ?? 0;
         const lines = await system.verify(env, r.base, r.base6);
-        say(`  ${system.name} (${spec.id}, pid ${r.proc.pid}, CPU ${SUT_CPU}): ok`);
+        say(`  ${system.name} (${spec.id}, pid ${r.proc.pid}, CPU ${spec.cpus ?? SUT_CPU}): ok`);
         for (const l of lines) say(`      ${l}`);
         r.answered += (callsMade.get(r.base) ?? 0) - before;
       }

@@ -1,5 +1,5 @@
 import type { Load } from './lib/wrk.ts';
-import { benchKeys, type Env, type System } from './systems.ts';
+import { benchKeys, vaultRun, type Env, type System } from './systems.ts';
 
 // The load shapes of the run. Each scenario names the systems it compares and builds the
 // wrk load for one of them; the small GET runs every system, the others the bare proxy,
@@ -38,7 +38,7 @@ export const scenarios: readonly Scenario[] = [
   {
     id: 'get', title: 'Small GET, keep-alive', metric: 'rps',
     about: 'GET, no body, 50 keep-alive connections, as fast as the system answers; the upstream answers 94 bytes of JSON',
-    systems: ['direct', 'bare', 'public', 'key', 'jwt', 'refusal', 'nginx', 'haproxy', 'haproxy-jwt', 'fast-gateway'],
+    systems: ['direct', 'bare', 'public', 'key', 'jwt', 'refusal', 'workers', 'nginx', 'haproxy', 'haproxy-jwt', 'fast-gateway'],
     load(system, env, base) {
       if (system.refuses) return { url: `${base}${system.path}`, ...system.refuses };
       return { url: `${base}${system.path}`, method: 'GET', headers: credential(system, env) };
@@ -68,6 +68,11 @@ export const scenarios: readonly Scenario[] = [
     id: 'refuse50', title: '50% refusals', metric: 'rps', systems: keyed,
     about: 'small GET, every other request with an unknown key (401, logged by Pinpoint), the others pass',
     load: (_system, _env, base) => ({ url: `${base}/api/orders`, method: 'GET', headers: {}, rotate: [{ 'x-api-key': benchKeys.writer }, { 'x-api-key': benchKeys.unknown }] }),
+  },
+  {
+    id: 'vault', title: 'Vault: get secret over HTTPS', metric: 'rps', systems: ['vault'],
+    about: 'GET /secrets/bench-secret (64-byte value) over HTTPS, keep-alive, one bearer token from the vault\'s token service (a verified-token cache hit after its first use)',
+    load: (system, _env, base) => ({ url: `${base}${system.path}`, method: 'GET', headers: { authorization: `Bearer ${vaultRun.token}` } }),
   },
   {
     id: 'halfsat', title: 'Latency at half the bare proxy\'s saturation rate', metric: 'p99', systems: passing,

@@ -6,7 +6,9 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { hashApiKey } from '../src/credentials/directory.ts';
 import { demoIssuerPublicJwk } from '../src/demo/demo-keys.ts';
 import { call, expectAnswer, expectUpstreamBody } from './lib/checks.ts';
-import { BenchAbort, SUT_CPU, launch, node, root, tail, type Proc } from './lib/procs.ts';
+import { BenchAbort, LOAD_CPU, SUT_CPU, launch, node, root, tail, type Proc } from './lib/procs.ts';
+import { SECRET_PATH, SECRET_VALUE, httpsCall, prepareVaultDir, vaultApps, vaultToken } from './lib/vault.ts';
+import { randomBytes } from 'node:crypto';
 
 // What the benchmark runs: the servers (processes pinned to the SUT CPU) and the systems (a
 // table row: a server plus the way a request is authorised). Each system checks, before it
@@ -43,6 +45,12 @@ export interface ServerSpec {
   /** Pinpoint: its call log is counted at the end. */
   readonly pinpoint?: boolean;
   readonly stopSignal?: NodeJS.Signals;
+  /** Served over TLS (the vault): the base URLs are https. */
+  readonly https?: boolean;
+  /** Written before start (async work the synchronous start cannot do). */
+  prepare?(env: Env): Promise<void>;
+  /** Where it is pinned, for the output (default: CPU 0). */
+  readonly cpus?: string;
   /** port: the 127.0.0.1 listener; port6: a [::1] listener (outside 127.0.0.0/8) for the IP check. */
   start(env: Env, port: number, port6: number): Proc;
 }
@@ -64,16 +72,21 @@ export interface System {
 
 export const smallJson = '{"sku":"A-1","qty":1}';
 
-function pinpointServer(id: string, config: (env: Env) => string): ServerSpec {
+function pinpointServer(id: string, config: (env: Env) => string, workers = 1): ServerSpec {
+  // Two workers cannot share one CPU meaningfully: they get both, CPU 1 shared with wrk and the upstream.
+  const cpus = workers > 1 ? `${SUT_CPU},${LOAD_CPU}` : String(SUT_CPU);
   return {
-    id, pinpoint: true,
+    id, pinpoint: true, cpus,
     start(env, port) {
       const dataDir = join(env.tmp, `data-${id}`);
       mkdirSync(dataDir, { recursive: true });
-      return launch(`pinpoint (${id})`, SUT_CPU, node, ['bin/pinpoint.js', 'serve', '--config', config(env), '--data-dir', dataDir, '--port', String(port)], { BENCH_UPSTREAM_URL: env.upstreamUrl });
+      return launch(`pinpoint (${id})`, cpus, node, ['bin/pinpoint.js', 'serve', '--config', config(env), '--data-dir', dataDir, '--port', String(port), ...(workers > 1 ? ['--workers', String(workers)] : [])], { BENCH_UPSTREAM_URL: env.upstreamUrl });
     },
   };
 }
+
+/** The vault's state once checked: the bearer token wrk sends (from the vault's token service). */
+export const vaultRun = { token: '' };
 
 /** nginx.conf with its placeholders filled in, under <tmp>/nginx/. */
 function nginxConfig(env: Env, port: number, port6: number): string {
@@ -109,6 +122,12 @@ export const servers: readonly ServerSpec[] = [
   { id: 'bare', start: (env, port) => launch('bare proxy', SUT_CPU, node, ['bench/bare-proxy.ts', '--port', String(port), '--upstream', env.upstreamUrl]) },
   pinpointServer('pinpoint-public', () => 'bench/configs/public.yaml'),
   pinpointServer('pinpoint-full', (env) => env.fullChainConfig),
+  pinpointServer('pinpoint-workers', (env) => env.fullChainConfig, 2),
+  {
+    id: 'vault', https: true,
+    prepare: async (env) => { mkdirSync(join(env.tmp, 'vault'), { recursive: true }); await prepareVaultDir(join(env.tmp, 'vault')); },
+    start: (env, port) => launch('vault', SUT_CPU, node, ['bench/vault-get-secret.ts', '--serve', join(env.tmp, 'vault'), '--port', String(port)], { PINPOINT_VAULT_MASTER_KEY: randomBytes(32).toString('base64') }),
+  },
   {
     id: 'nginx', needs: ['nginx'], stopSignal: 'SIGQUIT', peer: true,
     start(env, port, port6) {
@@ -234,6 +253,11 @@ export const systems: readonly System[] = [
     },
   },
   {
+    id: 'workers', name: 'Pinpoint, full chain, API key, --workers 2', server: 'pinpoint-workers', credential: 'key', path: '/api/orders',
+    about: 'the full-chain config (10k keys) served by `pinpoint serve --workers 2` (node:cluster, 2 processes on one listener), pinned to CPUs 0 AND 1: CPU 1 is shared with wrk and the upstream, so this is what two workers add on this 2-core machine, not a 2-core scaling figure',
+    verify: (env, base, base6) => systems.find((s) => s.id === 'key')!.verify(env, base, base6),
+  },
+  {
     id: 'nginx', name: 'nginx (1 worker)', server: 'nginx', credential: 'key', path: '/api/orders',
     about: 'bench/configs/nginx.conf: proxy_pass with upstream keepalive, API key map (10k keys), allow 127.0.0.0/8, limit_req, buffered access log',
     verify: (env, base, base6) => verifyKeyedPeer('nginx', base, base6, env, 'x-limit-req'),
@@ -266,6 +290,28 @@ export const systems: readonly System[] = [
     id: 'fast-gateway', name: 'fast-gateway (Node)', server: 'fast-gateway', credential: 'key', path: '/api/orders',
     about: 'bench/fast-gateway.ts: fast-gateway (npm) with an onRequest hook: API key (Set of 10k keys), IP allow-list, per-key counter; no log',
     verify: (env, base, base6) => verifyKeyedPeer('fast-gateway', base, base6, env, null),
+  },
+  {
+    id: 'vault', name: 'Pinpoint vault, get secret (HTTPS)', server: 'vault', credential: 'none', path: SECRET_PATH,
+    about: 'the vault (bench/vault-get-secret.ts --serve) over HTTPS: GET of a 64-byte secret with a bearer token from its token service; token, firewall, throttle (raised), access policy, SQLite read, AES-GCM decryption, audit record',
+    async verify(env, base) {
+      const ca = readFileSync(join(env.tmp, 'vault', 'ca.pem'), 'utf8');
+      const expect = (what: string, got: number, want: number) => { if (got !== want) throw new BenchAbort(`check failed, vault: ${what}: expected ${want}, got ${got}`); };
+      const tok = await vaultToken(base, ca, vaultApps.allowed);
+      if (!tok.token) throw new BenchAbort(`check failed, vault: the token service gave no token (${tok.status}): ${JSON.stringify(tok.json).slice(0, 300)}`);
+      const bearer = (t: string) => ({ authorization: `Bearer ${t}`, 'content-type': 'application/json' });
+      expect('PUT the secret', (await httpsCall(base, ca, SECRET_PATH, { method: 'PUT', headers: bearer(tok.token), body: JSON.stringify({ value: SECRET_VALUE }) })).status, 200);
+      const got = await httpsCall(base, ca, SECRET_PATH, { headers: bearer(tok.token) });
+      expect('GET the secret', got.status, 200);
+      if (got.json.value !== SECRET_VALUE) throw new BenchAbort('check failed, vault: GET answered without the secret\'s value');
+      expect('GET without a token', (await httpsCall(base, ca, SECRET_PATH)).status, 401);
+      const other = await vaultToken(base, ca, vaultApps.noPolicy);
+      if (!other.token) throw new BenchAbort(`check failed, vault: no token for the app without a policy (${other.status})`);
+      expect('GET with the token of an app without an access policy', (await httpsCall(base, ca, SECRET_PATH, { headers: bearer(other.token) })).status, 403);
+      expect('GET with a tampered token', (await httpsCall(base, ca, SECRET_PATH, { headers: bearer(`${tok.token.slice(0, -4)}AAAA`) })).status, 401);
+      vaultRun.token = tok.token;
+      return ['token from the token service; PUT then GET -> 200 with the value', 'no token -> 401', 'token of an app without an access policy -> 403', 'tampered token -> 401'];
+    },
   },
 ];
 

@@ -49,7 +49,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 const MAX_CAPTURE = 1 << 20;
 
 /** Starts a process, pinned to `cpu` with taskset (which execs, so the pid is the program's). */
-export function launch(name: string, cpu: number | null, command: string, args: readonly string[], env: Record<string, string> = {}): Proc {
+export function launch(name: string, cpu: number | string | null, command: string, args: readonly string[], env: Record<string, string> = {}): Proc {
   const argv = cpu === null || !pinning.enabled ? [command, ...args] : ['taskset', '-c', String(cpu), command, ...args];
   const child = spawn(argv[0]!, argv.slice(1), { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);

@@ -40,14 +40,15 @@ const secretResponse = z.object({
   replaces: outSchemas.key.optional(),
 });
 
-function mint(prefix: string): { plain: string; publicPart: string } {
+/** A new API key: a public part (its id and prefix) and 192 random bits. Shared with the CLI. */
+export function mintApiKey(prefix: string): { plain: string; publicPart: string } {
   // 24 random bytes: 192 bits, so a fast hash (sha256) is enough to store it safely.
   const publicPart = randomBytes(4).toString('hex');
   return { plain: `${prefix}_${publicPart}_${randomBytes(24).toString('base64url')}`, publicPart };
 }
 
 function newKey(call: AdminCall, consumer: string, req: z.infer<typeof newKeyRequest>): { key: Key; plain: string } {
-  const { plain, publicPart } = mint(req.prefix);
+  const { plain, publicPart } = mintApiKey(req.prefix);
   const id = req.id ?? `key_${publicPart}`;
   if (stateOf(call).key.has(id)) throw new AdminError('admin_conflict', `key ${id} already exists.`, [{ path: '/id', message: 'already taken' }]);
   const key: Key = {

@@ -34,7 +34,7 @@ export function openApiDocument(routes: readonly AdminRoute[]): Record<string, u
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Pinpoint admin API', version: '1', description: 'Tenants, consumers, keys, APIs, policies, subscriptions, audit, logs and explain. Authenticate with an admin token as Authorization: Bearer <token>.' },
+    info: { title: 'Pinpoint admin API', version: '1', description: 'Tenants, consumers, keys, APIs, policies, subscriptions, audit, logs, explain and AI usage and cost. Authenticate with an admin token as Authorization: Bearer <token>.' },
     components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
     security: [{ adminToken: [] }],
     paths,

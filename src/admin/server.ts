@@ -12,6 +12,11 @@ import { observeRoutes } from './observe.ts';
 import { openApiDocument } from './openapi.ts';
 import { compileRoutes, matchRoute, type AdminRoute } from './router.ts';
 import { subscriptionRoutes } from './subscriptions.ts';
+import { startObservability } from '../observability/start.ts';
+import { observabilityRoutes } from '../observability/routes.ts';
+import { usageRoutes } from './usage.ts';
+import { consoleAssets } from '../console/static.ts';
+import { portalRoutes } from '../console/portal-routes.ts';
 
 // The admin API: its own listener (never the data plane's port), its own credentials.
 
@@ -41,6 +46,9 @@ export function adminRouteTable(): AdminRoute[] {
     ...subscriptionRoutes(),
     ...crudRoutes({ kind: 'owner', plural: 'resource-owners', tag: 'resource owners' }),
     ...observeRoutes(),
+    ...observabilityRoutes(),
+    ...usageRoutes(),
+    ...portalRoutes(),
   ];
 }
 
@@ -49,7 +57,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const routes = compileRoutes(table);
   const openapi = JSON.stringify(openApiDocument(table));
   const tokens = indexTokens(options.tokens);
+  const console_ = consoleAssets();
   const deps = { gateway: options.gateway, databaseFile: options.databaseFile };
+  // Metrics and alerting live with the admin listener: /metrics is served here (docs/observability.md).
+  const observability = startObservability(options.gateway, options.logger);
   const server = createServer((req, res) => {
     const requestId = newRequestId();
     const url = new URL(req.url ?? '/', 'http://admin');
@@ -60,11 +71,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         res.end(openapi);
         return;
       }
+      if (console_.serve(req, res, url.pathname, requestId)) return;
       if (method === 'GET' && url.pathname === '/') {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'x-request-id': requestId });
         res.end('Pinpoint admin API. The OpenAPI document is at /openapi.json; calls need Authorization: Bearer <admin token>.\n');
         return;
       }
+      if (method === 'GET' && url.pathname === '/metrics') { await observability.serveMetrics(authenticateAdmin(req, tokens), res, requestId); return; }
       const match = matchRoute(routes, method, url.pathname);
       if (match.kind === 'none') throw new AdminError('admin_not_found', `No admin endpoint ${method} ${url.pathname}; see /openapi.json.`);
       if (match.kind === 'method') {
@@ -93,6 +106,6 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   options.logger.info({ event: 'admin_listening', port }, `admin API listening on ${url}`);
   return {
     server, url, port,
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+    close: () => new Promise<void>((resolve) => { observability.close(); server.close(() => resolve()); server.closeAllConnections(); }),
   };
 }

@@ -9,6 +9,7 @@ import { openNodeOrExplain, portOption, runUntilSignalled, startOrExplain, store
 import { resetShared } from '../cluster/node-resources.ts';
 import { isWorkerProcess, runWorkers, workerNumber } from '../cluster/workers.ts';
 import { describeLocation } from '../store/store.ts';
+import { VaultSecretSource } from '../vault/secret-source.ts';
 
 export const demoUsage = `pinpoint demo [--port N] [--data-dir DIR] [--reset] [--admin-port N] [--store postgresql://HOST/DB] [--redis redis://HOST:PORT] [--workers N]
   The 403 playground: the gateway on PORT (8080), its admin API on PORT+1, its echo upstream on PORT+2, the vault (HTTPS) on PORT+443.
@@ -57,7 +58,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
   if (!node) return 1;
   const echo = await startEchoServer(echoPort);
   process.env.PINPOINT_DEMO_ECHO_URL = echo.url;
+  // vault:// provider keys are read from the demo vault as demo-readonly (secrets get, list on vault demo).
+  const vaultSource = new VaultSecretSource('demo-readonly');
   const gateway = await startOrExplain(logger, {
+    aiSecretSources: [vaultSource],
     configFile, databaseFile: node.location.kind === 'sqlite' ? node.location.file : join(dataDir, 'pinpoint.db'), port,
     store: node.store, stateStore: node.stateStore, counters: node.counters, initialConfig: node.initialConfig,
   });
@@ -71,6 +75,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     return null;
   });
   if (!demoVault) { echo.server.close(); await gateway.close(); await node.close(); return 1; }
+  vaultSource.attach({ settings: demoVault.vault.current, store: demoVault.vault.store, audit: demoVault.vault.audit });
   const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), portOption(values['admin-port']) ?? (port === 0 ? 0 : port + 1));
   const v = demoVault.vault.url;
   const g = gateway.url;
@@ -94,6 +99,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
     `  curl -i -X POST ${g}/api/orders -H 'X-API-Key: pk_demo_reader' -H 'Content-Type: application/json' -d '{"item":"book"}'`,
     `  curl -s ${g}/v1/chat/completions -H 'Authorization: Bearer pk_demo_writer' -H 'Content-Type: application/json' -d '{"model":"demo-echo","messages":[{"role":"user","content":"Hello from Pinpoint"}]}'`,
     `  npx pinpoint explain <X-Request-Id of the 403>${values.store ? ` --store ${values.store}` : values['data-dir'] ? ` --data-dir ${dataDir}` : ''}`,
+    `  curl -i -X POST ${g}/api/comments -H 'X-API-Key: pk_demo_writer' -H 'Content-Type: application/json' -d '{"comment":"x\\u0027 OR 1=1 --"}'`,
+    `  curl -i -c jar -X POST ${g}/web/login -d user=alice && curl -i -b jar -X POST ${g}/web/profile -d name=Alice`,
     `  TOKEN=$(curl -s --cacert ${demoVault.caFile} ${v}/demo-tenant/oauth2/v2.0/token -d grant_type=client_credentials -d client_id=demo-app -d client_secret=demo-app-secret -d scope=https://vault.localhost/.default | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
     `  curl -s --cacert ${demoVault.caFile} "${v}/secrets/greeting?api-version=7.5" -H "Authorization: Bearer $TOKEN"`,
     '',

@@ -9,6 +9,8 @@ import { usageCommand, usageUsage } from './usage.ts';
 import { applyCommand, applyUsage, exportCommand, exportUsage } from './apply.ts';
 import { subscriptionCommand, subscriptionUsage, whoCanCommand, whoCanUsage } from './subscription.ts';
 import { vaultCommand, vaultUsage } from './vault.ts';
+import { statsCommand, statsUsage } from './stats.ts';
+import { auditCommand, auditUsage } from './audit.ts';
 
 const verbs: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
   serve: { run: serveCommand, usage: serveUsage },
@@ -24,6 +26,8 @@ const verbs: Record<string, { run: (argv: string[]) => Promise<number>; usage: s
   subscription: { run: subscriptionCommand, usage: subscriptionUsage },
   'who-can': { run: whoCanCommand, usage: whoCanUsage },
   vault: { run: vaultCommand, usage: vaultUsage },
+  stats: { run: statsCommand, usage: statsUsage },
+  audit: { run: auditCommand, usage: auditUsage },
 };
 
 function usage(): string {

@@ -9,18 +9,23 @@ import { openNodeResources, type NodeResources } from '../cluster/node-resources
 import { describeLocation } from '../store/store.ts';
 import { isWorkerProcess, runWorkers } from '../cluster/workers.ts';
 import { storeLocation, StoreUrlError } from '../store/open-store.ts';
+import { openServeVault } from './serve-vault.ts';
 
 export const serveUsage = `pinpoint serve --config FILE [--data-dir DIR] [--port N] [--host ADDR]
                [--store postgresql://HOST/DB | FILE] [--redis redis://HOST:PORT] [--workers N] [--join]
   Validates the config (refusing to start on any problem), then serves it; reloads it on change or SIGHUP.
   --store: where the call log and config versions live (PostgreSQL: shared by every node; created if missing).
   --redis: share rate limits and quotas between nodes and workers. --workers N: N processes on one listener.
-  --join: with a shared store, start on its latest config version instead of publishing the file.`;
+  --join: with a shared store, start on its latest config version instead of publishing the file.
+  --vault-settings FILE --vault-identity CLIENT_ID [--vault-data-dir DIR]: AI provider keys written as
+  vault://<vault>/<secret> are read from that vault (vault.db in DIR, default --data-dir; master key from
+  PINPOINT_VAULT_MASTER_KEY[_FILE]) as app CLIENT_ID, which needs secrets get (docs/ai-gateway.md).`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
     config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' },
     store: { type: 'string' }, redis: { type: 'string' }, workers: { type: 'string' }, join: { type: 'boolean', default: false },
+    'vault-settings': { type: 'string' }, 'vault-data-dir': { type: 'string' }, 'vault-identity': { type: 'string' },
   } });
   if (!values.config) { process.stderr.write(`${serveUsage}\n`); return 2; }
   const dataDir = resolve(values['data-dir'] ?? './.pinpoint');
@@ -30,14 +35,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (workers > 1 && !isWorkerProcess()) return runWorkers(workers, logger);
   const node = await openNodeOrExplain({ store: values.store, redis: values.redis, dataDir, logger, workers }, { join: values.join });
   if (!node) return 1;
+  const vault = openServeVault(values, dataDir, logger);
+  if (vault === 'failed') { node.counters?.close(); await node.close(); return 1; }
   const gateway = await startOrExplain(logger, {
+    ...(vault ? { aiSecretSources: [vault.source] } : {}),
     configFile: resolve(values.config), databaseFile: node.location.kind === 'sqlite' ? node.location.file : join(dataDir, 'pinpoint.db'),
     port: portOption(values.port), host: values.host, store: node.store, stateStore: node.stateStore, counters: node.counters, initialConfig: node.initialConfig,
   });
-  if (!gateway) { node.counters?.close(); await node.close(); return 1; }
+  if (!gateway) { await vault?.reader.close(); node.counters?.close(); await node.close(); return 1; }
   node.attach(gateway);
   const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'));
-  runUntilSignalled(gateway, logger, resolve(values.config), async () => { await admin?.close(); await node.close(); });
+  runUntilSignalled(gateway, logger, resolve(values.config), async () => { await admin?.close(); await vault?.reader.close(); await node.close(); });
   return 0;
 }
 

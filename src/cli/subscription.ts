@@ -24,7 +24,8 @@ const transitions: Record<string, { from: Subscription['status'][]; to: Subscrip
   revoke: { from: ['approved', 'requested'], to: 'revoked' },
 };
 
-async function withStore<T>(dataDir: string | undefined, readOnly: boolean, fn: (s: SqliteStateStore) => Promise<T>): Promise<T | null> {
+/** Opens the data directory's state store for one CLI operation. */
+export async function withStore<T>(dataDir: string | undefined, readOnly: boolean, fn: (s: SqliteStateStore) => Promise<T>): Promise<T | null> {
   const file = stateFile(dataDir);
   if (!existsSync(file)) { process.stderr.write(`pinpoint: no state at ${file}; pass the server's --data-dir\n`); return null; }
   const store = new SqliteStateStore(file, { readOnly });

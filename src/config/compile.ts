@@ -13,6 +13,7 @@ import { CidrError, CidrSet } from '../net/cidr-set.ts';
 import type { Authenticator, CompiledChain } from '../pipeline/run-chain.ts';
 import type { Check, ConfigLocation } from '../pipeline/types.ts';
 import { Upstream } from '../proxy/upstream.ts';
+import { compileWebRoute, type WebRouteChecks } from '../web/compile-web.ts';
 import { RouteTable, RouteTableError, type Routable } from '../router/route-table.ts';
 import { ConfigError, type LoadedConfig, type PathSegment } from './load.ts';
 import { createBearerKeyCheck } from '../ai/bearer-key.ts';
@@ -30,6 +31,10 @@ export interface CompiledRoute extends Routable {
   /** Request headers never forwarded on this route (credentials, spoofable identity headers). */
   readonly dropHeaders: ReadonlySet<string>;
   readonly source: ConfigLocation;
+  /** Set on routes the gateway answers itself (the web login). */
+  readonly respond?: WebRouteChecks['respond'];
+  /** Whether a request's body must be buffered for the checks (WAF, schema, CSRF form field). */
+  readonly bodyNeeded?: WebRouteChecks['bodyNeeded'];
   /** Set on routes with `upstream: ai`: served by the AI gateway once the chain passes. */
   readonly ai?: AiRoute;
 }
@@ -122,6 +127,7 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
     const aiRoute: AiRoute | null = ai && route.upstream === AI_UPSTREAM ? { ai, runtime: deps.ai ?? null, prompt: ai.promptsByRoute.get(route.id) ?? null, source: locate(at()), maxBodyBytes: Math.min(route.maxBodyBytes ?? gw.maxBodyBytes, ai.maxBodyBytes) } : null;
     const upstream = aiRoute ? aiRoute.ai.placeholderUpstream : upstreams.get(route.upstream) ?? fail(at('upstream'), `upstream "${route.upstream}" is not declared under upstreams (declared: ${Object.keys(config.upstreams).join(', ') || 'none'})`);
     checkMethodKeys(route, fail, at);
+    const web = compileWebRoute(route, { web: config.web, realm: gw.realm, apiKeyHeader, locate, at, fail });
     const checks: Check[] = [];
     const maxBodyBytes = route.maxBodyBytes ?? gw.maxBodyBytes;
     checks.push(createRequestShapeCheck({
@@ -137,6 +143,7 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
     if (rAllow || rDeny) {
       checks.push(createIpFilter({ id: 'ip-filter', allow: rAllow && { set: rAllow, source: locate(at('ipAllow')) }, deny: rDeny && { set: rDeny, source: locate(at('ipDeny')) }, source: locate(at()) }));
     }
+    checks.push(...web.preAuth);
     const authenticators: Authenticator[] = [];
     for (const kind of route.auth) {
       if (kind === 'apiKey') authenticators.push(createApiKeyCheck({ header: apiKeyHeader, realm: gw.realm, directory, source: locate(at('auth')) }));
@@ -148,6 +155,7 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
         authenticators.push(createJwtCheck({ issuers: routeIssuers, directory, realm: gw.realm, source: locate(at('auth')), cache: deps.tokenCache }));
       }
     }
+    authenticators.push(...web.authenticators);
     if (aiRoute && route.auth.includes('apiKey')) authenticators.unshift(createBearerKeyCheck({ realm: gw.realm, directory, source: locate(at('auth')) }));
     checks.push(...authenticators);
     const needsIdentity = (route.scopes || route.roles || route.auth.length > 0);
@@ -157,6 +165,7 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
     if (route.scopes) checks.push(createScopeCheck({ ...requirements(route.scopes, at('scopes'), locate), source: locate(at('scopes')), realm: gw.realm }));
     if (route.roles) checks.push(createRoleCheck({ ...requirements(route.roles, at('roles'), locate), source: locate(at('roles')), realm: gw.realm }));
     if (deps.resourceChecks && route.auth.length > 0) checks.push(...deps.resourceChecks(route, locate(at())));
+    checks.push(...web.protect);
     if (route.rateLimit) {
       const rl = route.rateLimit;
       if (rl.algorithm === 'sliding-log' && rl.limit > 100_000) fail(at('rateLimit', 'limit'), 'sliding-log keeps one timestamp per request: use gcra above 100000 per window');
@@ -174,6 +183,7 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
     return {
       id: route.id, path: route.path, methods: route.methods, host: route.host, headers: route.headers,
       upstream, upstreamPath: route.upstreamPath ?? null, maxBodyBytes, dropHeaders, source: locate(at()),
+      respond: web.respond, bodyNeeded: web.bodyNeeded,
       ...(aiRoute ? { ai: aiRoute } : {}),
       chain: { checks, challenges: authenticators.map((a) => a.challenge), hasAuthn: authenticators.length > 0 },
     };
@@ -182,7 +192,7 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
   const ids = new Set<string>();
   routes.forEach((r, i) => { if (ids.has(r.id)) fail(['routes', i, 'id'], `route id ${r.id} is used twice`); ids.add(r.id); });
   let table: RouteTable<CompiledRoute>;
-  try { table = new RouteTable(routes); } catch (err) {
+  try { table = new RouteTable(gw.caseInsensitivePaths ? routes.map(lowerCaseLiterals) : routes); } catch (err) {
     if (err instanceof RouteTableError) fail(['routes'], err.message);
     throw err;
   }
@@ -205,4 +215,9 @@ function requirements(spec: Record<string, string[]>, path: readonly PathSegment
     sources.set(method, locate([...path, method]));
   }
   return { required, sources };
+}
+
+/** With caseInsensitivePaths the request path is lower-cased, so the patterns' literal segments are too. */
+function lowerCaseLiterals(r: CompiledRoute): CompiledRoute {
+  return { ...r, path: r.path.split('/').map((seg) => (seg.startsWith('{') ? seg : seg.toLowerCase())).join('/') };
 }

@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { bodySchemaSchema, routeCsrfSchema, routeSessionSchema, routeWafSchema, webSchema } from '../web/config-schema.ts';
 import { aiSchema } from '../ai/ai-schema.ts';
 import { adminSchema } from '../admin/config.ts';
 import { tenancySeedSections } from '../tenancy/model.ts';
+import { alertsSchema } from '../observability/alert-schema.ts';
 
 // The declarative configuration, validated at the edge. Inside the gateway only the
 // compiled form (config/compile.ts) is used; nothing here is read per request.
@@ -147,6 +149,11 @@ export const routeSchema = z.strictObject({
   maxBodyBytes: z.number().int().min(0).max(1024 * 1024 * 1024).optional(),
   contentTypes: z.array(z.string().min(1)).optional(),
   forwardCredential: z.boolean().default(false),
+  /** Browser-facing protections (docs/web-protections.md). */
+  session: routeSessionSchema.optional(),
+  csrf: routeCsrfSchema.optional(),
+  waf: routeWafSchema.optional(),
+  bodySchema: bodySchemaSchema.optional(),
 });
 
 export const gatewaySchema = z.strictObject({
@@ -164,6 +171,8 @@ export const gatewaySchema = z.strictObject({
   headersTimeoutMs: z.number().int().min(100).default(10000),
   keepAliveTimeoutMs: z.number().int().min(100).default(5000),
   problemTypeBase: z.string().default('urn:pinpoint:reason:'),
+  /** Match paths case-insensitively: the canonical path is lower-cased (parameters included). */
+  caseInsensitivePaths: z.boolean().default(false),
 });
 
 export const configSchema = z.strictObject({
@@ -173,11 +182,14 @@ export const configSchema = z.strictObject({
   consumers: z.array(consumerSchema).default([]),
   issuers: z.array(issuerSchema).default([]),
   routes: z.array(routeSchema).default([]),
+  web: webSchema.optional(),
   /** The AI gateway: model providers, models, prices, allow-lists, quotas, prompt APIs (docs/ai-gateway.md). */
   ai: aiSchema.optional(),
   /** Tenancy seed (APIs, policies, subscriptions, resource owners): see docs/admin.md. */
   ...tenancySeedSections,
   admin: adminSchema.optional(),
+  /** Alert rules and their webhook: see docs/observability.md. */
+  alerts: alertsSchema.optional(),
   log: z.strictObject({
     maxPending: z.number().int().min(100).default(50000),
     flushIntervalMs: z.number().int().min(1).max(5000).default(50),

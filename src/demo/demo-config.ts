@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { demoAlerts } from '../observability/demo-alerts.ts';
 import { hashApiKey } from '../credentials/directory.ts';
 import { stringify } from 'yaml';
 import { demoIssuer, demoIssuerPublicJwk, demoKeys } from './demo-keys.ts';
@@ -69,12 +71,28 @@ export function demoConfigYaml(now: number): string {
       { id: 'limited', path: '/api/limited', methods: ['GET'], upstream: 'echo', auth: ['apiKey'], rateLimit: { id: 'limited-per-key', limit: 3, windowSeconds: 60, by: 'key', algorithm: 'sliding-log' } },
       { id: 'backend-forbidden', path: '/api/backend-forbidden', methods: ['POST'], upstream: 'echo', auth: ['apiKey'] },
       { id: 'public-health', path: '/api/public/health', methods: ['GET'], upstream: 'echo' },
+      // Web protections (DEMO.md): a WAF-guarded comments API and a cookie-session web app.
+      {
+        id: 'comments', path: '/api/comments', methods: ['POST'], upstream: 'echo', auth: ['apiKey'], maxBodyBytes: 65536,
+        contentTypes: ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'], waf: { mode: 'block', paranoia: 1 },
+      },
+      { id: 'web-login', path: '/web/login', methods: ['POST'], upstream: 'echo', session: { mode: 'login' }, contentTypes: ['application/x-www-form-urlencoded', 'application/json'], maxBodyBytes: 4096 },
+      { id: 'web-profile', path: '/web/profile', methods: ['GET', 'POST'], upstream: 'echo', session: { mode: 'required' } },
       // AI gateway (DEMO.md "AI gateway"): the OpenAI API on /v1, served by `upstream: ai`.
       ...aiDemoRoutes,
       demoGlobexRoute,
       demoPlaygroundRoute,
     ],
+    web: {
+      // Signs session cookies and CSRF tokens; generated for this data directory.
+      secret: randomBytes(32).toString('base64url'),
+      users: ['alice', 'bob'],
+      trustedOrigins: ['self'],
+      sameSite: 'Lax',
+      secureCookies: 'auto',
+    },
     ai: aiDemoSection,
+    alerts: demoAlerts,
     ...demoTenancySections(),
   };
   const header = [

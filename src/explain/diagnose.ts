@@ -2,6 +2,7 @@ import type { PinpointConfig } from '../config/schema.ts';
 import type { TraceRecord } from '../log/trace.ts';
 import type { CheckRecord, Evidence } from '../pipeline/types.ts';
 import { diagnoseVault } from '../vault/explain-vault.ts';
+import { diagnoseWeb } from './diagnose-web.ts';
 
 const str = (e: Evidence | undefined, k: string): string | null => {
   const v = e?.[k];
@@ -27,6 +28,8 @@ export function diagnose(t: TraceRecord, refusing: CheckRecord | null, config: P
     return out;
   }
   if (t.extra?.service === 'vault') return [...out, ...diagnoseVault(t, refusing)];
+  const web = diagnoseWeb(t, refusing, config);
+  if (web) return [...out, ...web];
   switch (t.code) {
     case 'route_not_found': {
       out.push(str(e, 'why') ?? 'No route pattern matches the path.');

@@ -1,5 +1,6 @@
 import type { CheckRecord } from '../pipeline/types.ts';
 import type { Difference, Explanation } from './explain.ts';
+import { renderAiSection } from './render-ai.ts';
 
 const mark: Record<CheckRecord['outcome'], string> = { continue: 'pass', skip: 'skip', deny: 'DENY', not_run: '-', bypassed: 'bypassed' };
 
@@ -24,6 +25,7 @@ export function renderExplanation(x: Explanation): string {
     '',
     'checks, in order:',
     ...renderCheckTable(t.checks),
+    ...renderAiSection(t),
   ];
   if (x.refusing) {
     lines.push('', `refused by   ${x.refusing.id}${x.ruleLocation ? ` — rule at ${x.ruleLocation.file}:${x.ruleLocation.line} (${x.ruleLocation.path})` : ''}`);

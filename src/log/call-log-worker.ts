@@ -14,7 +14,7 @@ export type WorkerMessage =
   | { readonly type: 'close' };
 
 export type WorkerReply =
-  | { readonly type: 'ack'; readonly count: number; readonly error?: string }
+  | { readonly type: 'ack'; readonly count: number; readonly error?: string; readonly note?: string }
   | { readonly type: 'flushed'; readonly id: number };
 
 const data = workerData as { file?: string; location?: StoreLocation; retentionMs: number };
@@ -32,22 +32,31 @@ let queue: Promise<void> = Promise.resolve();
 async function handle(msg: WorkerMessage): Promise<void> {
   if (msg.type === 'batch') {
     let error: string | undefined;
+    let note: string | undefined;
+    let s: Store | undefined;
     try {
-      const s = await store();
+      s = await store();
       if (msg.count > 0) await s.insertBatch(parseCallLines(decoder.decode(msg.bytes)));
-      if (msg.dropped !== lastDropped) {
-        await s.setStat('dropped_records', msg.dropped, Date.now());
-        lastDropped = msg.dropped;
-      }
-      const now = Date.now();
-      if (retentionMs > 0 && now - lastPrune > 60_000) {
-        lastPrune = now;
-        await s.deleteOlderThan(now - retentionMs);
-      }
     } catch (err) {
       error = (err as Error).message;
     }
-    parentPort!.postMessage({ type: 'ack', count: msg.count, ...(error ? { error } : {}) } satisfies WorkerReply);
+    // Bookkeeping after the insert: its failure (e.g. a full disk) must not count committed records as lost.
+    if (s && !error) {
+      try {
+        if (msg.dropped !== lastDropped) {
+          await s.setStat('dropped_records', msg.dropped, Date.now());
+          lastDropped = msg.dropped;
+        }
+        const now = Date.now();
+        if (retentionMs > 0 && now - lastPrune > 60_000) {
+          lastPrune = now;
+          await s.deleteOlderThan(now - retentionMs);
+        }
+      } catch (err) {
+        note = `call log bookkeeping failed (the records were stored): ${(err as Error).message}`;
+      }
+    }
+    parentPort!.postMessage({ type: 'ack', count: msg.count, ...(error ? { error } : {}), ...(note ? { note } : {}) } satisfies WorkerReply);
   } else if (msg.type === 'flush') {
     parentPort!.postMessage({ type: 'flushed', id: msg.id } satisfies WorkerReply);
   } else {

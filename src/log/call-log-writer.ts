@@ -47,6 +47,7 @@ export class CallLogWriter {
         this.inflight -= reply.count;
         if (reply.error) { this.stats.failed += reply.count; this.onError(`call log write failed, ${reply.count} records lost: ${reply.error}`); }
         else this.stats.written += reply.count;
+        if (reply.note) this.onError(reply.note);
       } else {
         this.flushWaiters.get(reply.id)?.();
         this.flushWaiters.delete(reply.id);

@@ -32,7 +32,10 @@ export function routeRequest(config: CompiledConfig, input: RequestInput): Routi
   const query = q === -1 ? '' : url.slice(q);
   const resolved = resolveClientIp(input.peerIp, input.headers['x-forwarded-for'], config.trustedProxies);
   const client: ClientAddress = input.clientIpOverride ? { ip: input.clientIpOverride, via: resolved.via } : resolved;
-  const normalized = normalizePath(rawPath);
+  const normalized = normalizePath(rawPath, { caseInsensitive: config.gateway.caseInsensitivePaths });
+  if (!normalized.ok && normalized.ambiguous) {
+    return { kind: 'refused', code: 'path_ambiguous', evidence: { problem: normalized.problem, raw_path: rawPath.slice(0, 200) }, detail: `The path is ambiguous: ${normalized.problem}.`, path: rawPath.slice(0, 200), client, query };
+  }
   if (!normalized.ok) {
     return { kind: 'refused', code: 'request_malformed', evidence: { problem: normalized.problem, raw_path: rawPath.slice(0, 200) }, detail: `The path is not acceptable: ${normalized.problem}.`, path: rawPath.slice(0, 200), client, query };
   }

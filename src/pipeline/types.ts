@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ReasonCode } from '../reasons/catalogue.ts';
+import type { RequestBody } from '../web/request-body.ts';
 
 /** Small structured facts a verdict rests on: ids, counts, matched rules. Never a secret. */
 export type Evidence = Readonly<Record<string, string | number | boolean | null | readonly string[]>>;
@@ -33,7 +34,7 @@ export type Verdict =
   | Deny;
 
 export interface Identity {
-  readonly kind: 'api_key' | 'jwt';
+  readonly kind: 'api_key' | 'jwt' | 'session';
   /** Key id or `iss#sub`: safe to log and to show to its own holder. */
   readonly credentialId: string;
   readonly consumerId: string | null;
@@ -69,6 +70,8 @@ export interface RequestContext {
   readonly dryRun: boolean;
   identity: Identity | null;
   readonly rateLimits: RateLimitReport[];
+  /** The buffered, parsed body, when one of the route's checks needs it (WAF, schema, CSRF field). */
+  body?: RequestBody | null;
 }
 
 export interface Check {

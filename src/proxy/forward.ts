@@ -30,6 +30,8 @@ export interface ForwardPlan {
   /** Extra headers for the client response (request id, rate-limit state). */
   readonly responseHeaders: readonly (readonly [string, string])[];
   readonly captureErrorBytes: number;
+  /** The body, already read for the checks (WAF, schema): forwarded as these exact bytes. */
+  readonly bufferedBody?: Buffer | undefined;
 }
 
 // RFC 9110 7.6.1: connection-specific fields are not forwarded.
@@ -81,7 +83,7 @@ export function forward(plan: ForwardPlan, res: ServerResponse, done: (outcome: 
   const { upstream, method } = plan;
   const cfg = upstream.config;
   const chunked = plan.hasBody && plan.request.headers['content-length'] === undefined;
-  const body: Readable | null = !plan.hasBody ? null : chunked ? Readable.from(limitBody(plan.request, plan.maxBodyBytes)) : plan.request;
+  const body: Readable | Buffer | null = plan.bufferedBody ?? (!plan.hasBody ? null : chunked ? Readable.from(limitBody(plan.request, plan.maxBodyBytes)) : plan.request);
   const retryable = !plan.hasBody && idempotentMethods.has(method);
   const attempts: Attempt[] = [];
   const tried = new Set<Target>();

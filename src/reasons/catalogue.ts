@@ -306,6 +306,48 @@ export const reasons = {
     causes: ['the upstream is overloaded or stuck', 'the route timeout is shorter than the operation needs'],
     fixes: ['look at the upstream\'s latency', 'raise the route\'s timeouts if the operation is legitimately slow'],
   },
+  path_ambiguous: {
+    status: 400, layer: 'request', title: 'The path could be read in more than one way',
+    hint: 'Send the path without double percent-encoding, encoded dots or ;parameters on dot segments.',
+    causes: ['double percent-encoding (%252e, %252f) that a backend would decode a second time', 'a dot segment with a ;parameter (..;/) that some servers treat as ..', 'a path-traversal or ACL-bypass attempt'],
+    fixes: ['encode the path exactly once on the client', 'remove the ;parameter or the dot segment', 'nothing, if it was an attack: the gateway refused to guess'],
+  },
+  waf_blocked: {
+    status: 403, layer: 'request', title: 'The request was blocked by the web application firewall',
+    hint: 'If this request is legitimate, report the rule id and request id from this answer to the API owner.',
+    causes: ['an attack payload (SQL injection, XSS, path traversal, command injection, protocol abuse)', 'a false positive: legitimate content that looks like an attack to a rule'],
+    fixes: ['nothing, if it was an attack', '`pinpoint explain <request id>` shows the rule and the matched fragment; add a narrow exception for that rule on that route and request part (waf.exceptions: - { rule, part })'],
+  },
+  body_invalid: {
+    status: 400, layer: 'request', title: 'The request body does not match the expected schema',
+    hint: 'Fix the body at the JSON paths listed in the detail.',
+    causes: ['a missing, extra or mistyped field', 'a body that is not valid JSON', 'the client follows an older or newer version of the API schema'],
+    fixes: ['correct the fields named in the detail', 'send valid JSON', 'align the client with the route\'s bodySchema'],
+  },
+  csrf_token_missing: {
+    status: 403, layer: 'authz', title: 'The CSRF token is missing',
+    hint: 'Send the CSRF token from the login answer in the X-CSRF-Token header or the csrf_token form field.',
+    causes: ['the page or client does not echo the CSRF token', 'a form without the hidden csrf_token field', 'a cross-site request forgery attempt'],
+    fixes: ['read the csrf cookie (or the csrfToken from the login answer) and send it as X-CSRF-Token', 'add the hidden csrf_token field to the form', 'nothing, if it was an attack'],
+  },
+  csrf_token_invalid: {
+    status: 403, layer: 'authz', title: 'The CSRF token is not valid for this session',
+    hint: 'Reload the page (or log in again) to get a fresh CSRF token.',
+    causes: ['a token from another session (e.g. after logging in again in another tab)', 'the token and the CSRF cookie differ', 'the web secret was rotated', 'a forged or tampered token'],
+    fixes: ['use the token issued with the current session', 'send the value of the CSRF cookie unchanged', 'log in again after a secret rotation', 'nothing, if it was an attack'],
+  },
+  csrf_token_expired: {
+    status: 403, layer: 'authz', title: 'The CSRF token has expired',
+    hint: 'Reload the page to get a fresh CSRF token.',
+    causes: ['a page left open longer than the token lifetime'],
+    fixes: ['refresh the token periodically or raise web.csrfTtlSeconds'],
+  },
+  cross_site_request: {
+    status: 403, layer: 'authz', title: 'A cross-site request was refused',
+    hint: 'State-changing requests must come from the application\'s own pages.',
+    causes: ['a page on another origin submitted to this route (CSRF attempt)', 'the application is served from an origin missing from the trusted origins', 'a proxy rewrote the Host header, so the gateway\'s own origin differs from the browser\'s'],
+    fixes: ['nothing, if it was an attack', 'add the origin to web.trustedOrigins (or the route\'s csrf.trustedOrigins)', 'forward the original Host, or list the public origin explicitly'],
+  },
   vault_no_access_policy: {
     status: 403, layer: 'authz', title: 'The identity has no access policy on this vault',
     hint: 'Ask the vault owner for an access policy for the identity named in the message.',

@@ -29,6 +29,8 @@ import type { ConfigVersionRow } from '../store/sqlite/config-versions.ts';
 import type { Store } from '../store/store.ts';
 import { rateLimitHeaders, sendProblem } from './respond.ts';
 import type { Logger } from './logger.ts';
+import { bufferRequestBody, shouldBuffer } from '../web/request-body.ts';
+import type { Responder } from '../web/login.ts';
 import { serveAi } from '../ai/handler.ts';
 import type { AiRoute } from '../ai/outcome.ts';
 import { AiRuntime } from '../ai/runtime.ts';
@@ -303,12 +305,32 @@ function handleRequest(config: CompiledConfig, writer: CallLogWriter, req: Incom
   }
   const { route, ctx } = routing;
   res.once('close', route.upstream.hold());
-  const outcome = runChain(route.chain, ctx);
-  if (outcome instanceof Promise) {
-    outcome.then((o) => afterChain(base, route, ctx, o), (err: unknown) => internalError(config, writer, req, res, err, null));
-  } else {
-    afterChain(base, route, ctx, outcome);
+  const run = (): void => {
+    const outcome = runChain(route.chain, ctx);
+    if (outcome instanceof Promise) {
+      outcome.then((o) => afterChain(base, route, ctx, o), (err: unknown) => internalError(config, writer, req, res, err, null));
+    } else {
+      afterChain(base, route, ctx, outcome);
+    }
+  };
+  // Only routes whose checks read the body (WAF, JSON Schema, a CSRF form field) buffer
+  // it, up to the route's limit; every other body streams to the upstream untouched.
+  if (route.bodyNeeded && shouldBuffer(req, route.maxBodyBytes) && route.bodyNeeded(req.headers)) {
+    if (req.headers.expect !== undefined && req.headers.expect.toLowerCase() === '100-continue') res.writeContinue();
+    bufferRequestBody(req, route.maxBodyBytes).then((b) => {
+      if (b.kind === 'aborted') return;
+      if (b.kind === 'too_large') {
+        const evidence = { received_bytes: b.seen, max_body_bytes: route.maxBodyBytes, chunked: req.headers['content-length'] === undefined };
+        const detail = `The body exceeds the ${route.maxBodyBytes} bytes this route accepts.`;
+        refuse(base, route, ctx.path, 'payload_too_large', evidence, detail, [{ id: 'request-body', phase: 'pre-auth', outcome: 'deny', code: 'payload_too_large', evidence, detail, source: route.source, micros: 0 }], 'request-body', undefined, ctx);
+        return;
+      }
+      ctx.body = b.body;
+      run();
+    }, (err: unknown) => internalError(config, writer, req, res, err, null));
+    return;
   }
+  run();
 }
 
 interface Base {
@@ -354,6 +376,7 @@ function afterChain(base: Base, route: CompiledRoute, ctx: RequestContext, outco
     refuse(base, route, ctx.path, verdict.code, verdict.evidence, verdict.detail ?? '', outcome.records, checkId, verdict.headers as Record<string, string> | undefined, ctx);
     return;
   }
+  if (route.respond) { answerLocally(base, route, ctx, outcome.records, route.respond); return; }
   if (route.ai) { serveAiRoute(base, route, route.ai, ctx, outcome.records); return; }
   const headers = upstreamRequestHeaders(req.headers, route.dropHeaders);
   delete headers.host;
@@ -371,12 +394,26 @@ function afterChain(base: Base, route: CompiledRoute, ctx: RequestContext, outco
     if (id.scopes.size) headers['x-authenticated-scopes'] = joined(id.scopes);
   }
   const path = (route.upstreamPath ? substitute(route.upstreamPath, ctx.params) : ctx.path) + base.query;
-  if (req.headers.expect !== undefined && req.headers.expect.toLowerCase() === '100-continue') res.writeContinue();
+  if (ctx.body === undefined && req.headers.expect !== undefined && req.headers.expect.toLowerCase() === '100-continue') res.writeContinue();
   const responseHeaders: [string, string][] = [['x-request-id', base.requestId], ...rateLimitHeaders(ctx.rateLimits), ...(config.tenancy?.lifecycleHeaders.get(route.id) ?? [])];
   forward({
     upstream: route.upstream, method: ctx.method, path, headers, request: req, hasBody: hasBody(req),
-    maxBodyBytes: route.maxBodyBytes, responseHeaders, captureErrorBytes: config.raw.log.captureUpstreamErrorBytes,
+    maxBodyBytes: route.maxBodyBytes, responseHeaders, captureErrorBytes: config.raw.log.captureUpstreamErrorBytes, bufferedBody: ctx.body?.raw,
   }, res, (o: ForwardOutcome) => afterForward(base, route, ctx, outcome.records, o));
+}
+
+/** Routes the gateway answers itself (the web login): the answer is logged like any other. */
+function answerLocally(base: Base, route: CompiledRoute, ctx: RequestContext, records: CheckRecord[], respond: Responder): void {
+  const answer = respond(ctx);
+  if (answer.kind === 'deny') {
+    const rec: CheckRecord = { id: 'responder', phase: 'authn', outcome: 'deny', code: answer.code, evidence: answer.evidence, ...(answer.detail ? { detail: answer.detail } : {}), source: route.source, micros: 0 };
+    refuse(base, route, ctx.path, answer.code, answer.evidence, answer.detail ?? '', [...records, rec], 'responder', undefined, ctx);
+    return;
+  }
+  base.res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)), 'x-request-id': base.requestId });
+  base.res.end(answer.body);
+  const rec: CheckRecord = { id: 'responder', phase: 'authn', outcome: 'continue', evidence: answer.evidence, micros: 0 };
+  base.writer.write(buildTrace(base, route, ctx.path, ctx, answer.status, null, 'gateway', null, [...records, rec], null));
 }
 
 function afterForward(base: Base, route: CompiledRoute, ctx: RequestContext, records: CheckRecord[], o: ForwardOutcome): void {
@@ -438,8 +475,9 @@ function joined(set: ReadonlySet<string>): string {
 }
 
 // Kept: authn evidence; the access-policy check's (which policy, id and version, allowed the request);
-// and a limit decided without the shared limiter (explain must be able to say so).
-const withoutEvidence = (c: CheckRecord): CheckRecord => (c.evidence && c.phase !== 'authn' && c.id !== 'access-policy' && c.evidence.limiter_unavailable === undefined ? { id: c.id, phase: c.phase, outcome: c.outcome, micros: c.micros } : c);
+// a limit decided without the shared limiter (explain must be able to say so); and a detect-only
+// WAF finding, the point of detect mode, on a request that went through.
+const withoutEvidence = (c: CheckRecord): CheckRecord => (c.evidence && c.phase !== 'authn' && c.id !== 'access-policy' && c.evidence.limiter_unavailable === undefined && c.evidence.would_block !== true ? { id: c.id, phase: c.phase, outcome: c.outcome, micros: c.micros } : c);
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 

@@ -93,3 +93,30 @@ test('simulate decides with the tenancy state of the data directory, as the gate
   assert.match(s.stdout, /DENY 403 no_access_policy at "access-policy"/);
   assert.match(cli('simulate', '--path', '/shop/items', '--key', keys.buyer).stdout, /decision\s+ALLOW/);
 });
+
+test('key create prints a secret once that the running gateway accepts; key revoke makes it 401 credential_revoked', async () => {
+  const made = cli('key', 'create', '--consumer', 'acme-buyer', '--scopes', 'shop:read', '--id', 'key_cli_made');
+  assert.equal(made.status, 0, made.stderr);
+  const secret = /secret \(shown once, store it now\): (\S+)/.exec(made.stdout)?.[1];
+  assert.ok(secret, made.stdout);
+  await eventually(async () => (await env.get('/shop/items', secret)).status === 200);
+  const listed = cli('key', 'list', '--consumer', 'acme-buyer');
+  assert.match(listed.stdout, /key_cli_made\s+acme-buyer/);
+  assert.ok(!listed.stdout.includes(secret) && !cli('export').stdout.includes(secret), 'the secret is never stored or printed again');
+  const revoked = cli('key', 'revoke', 'key_cli_made', '--reason', 'rotated by the test');
+  assert.equal(revoked.status, 0, revoked.stderr);
+  await eventually(async () => (await env.get('/shop/items', secret)).status === 401);
+  assertProblem(await env.get('/shop/items', secret), 401, 'credential_revoked');
+  const audit = await env.adm('GET', '/v1/audit?kind=key&id=key_cli_made&limit=5', tokens.operator);
+  assert.deepEqual((audit.json.items as { actor: unknown }[]).map((i) => i.actor), [{ id: 'cli', role: 'operator' }, { id: 'cli', role: 'operator' }]);
+});
+
+test('key create for an unknown consumer and key revoke without a reason are refused, changing nothing', () => {
+  const unknown = cli('key', 'create', '--consumer', 'nobody');
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /no consumer nobody/);
+  const noReason = cli('key', 'revoke', 'key_buyer');
+  assert.notEqual(noReason.status, 0);
+  assert.match(noReason.stderr, /--reason/);
+  assert.doesNotMatch(cli('key', 'list', '--consumer', 'acme-buyer').stdout, /key_buyer .*revoked/);
+});

@@ -71,8 +71,29 @@ describe('normalizePath and percent-encoding', () => {
     assert.deepEqual(accepted('/a%20b'), { path: '/a%20b', segments: ['a b'] });
   });
 
-  test('an encoded percent sign is decoded only once', () => {
-    assert.deepEqual(accepted('/%252F'), { path: '/%252F', segments: ['%2F'] });
+  test('an encoded percent sign alone is decoded only once', () => {
+    assert.deepEqual(accepted('/100%25'), { path: '/100%25', segments: ['100%'] });
+  });
+
+  test('double percent-encoding is refused as ambiguous, since a backend decoding twice would read it differently', () => {
+    for (const raw of ['/%252F', '/%252e%252e/admin', '/a/%25%32%65']) {
+      const got = normalizePath(raw);
+      assert.equal(got.ok, false, raw);
+      assert.equal(!got.ok && got.ambiguous, true, raw);
+      assert.match(!got.ok ? got.problem : '', /double percent-encoding/);
+    }
+  });
+
+  test('a ; path parameter, raw or encoded, is refused as ambiguous', () => {
+    for (const raw of ['/api/..;/admin', '/api/orders;jsessionid=1', '/api/%3b/x']) {
+      const got = normalizePath(raw);
+      assert.equal(!got.ok && got.ambiguous, true, raw);
+    }
+  });
+
+  test('with caseInsensitive the canonical path is lower-cased', () => {
+    assert.deepEqual(normalizePath('/API/Admin', { caseInsensitive: true }), { ok: true, path: '/api/admin', segments: ['api', 'admin'] });
+    assert.deepEqual(normalizePath('/API/./Admin%20X', { caseInsensitive: true }), { ok: true, path: '/api/admin%20x', segments: ['api', 'admin x'] });
   });
 
   test('an encoded slash is refused in either case', () => {

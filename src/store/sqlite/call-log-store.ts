@@ -1,5 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { TraceRecord } from '../../log/trace.ts';
+import { rollUpAndDelete } from '../../analytics/rollup.ts';
 
 /** The indexed columns of a trace, then the trace itself as JSON: built on the request thread, stored as is. */
 export type CallRow = readonly [
@@ -59,8 +60,8 @@ export class CallLogStore {
 
   /** Retention: deletes calls older than `before`, a bounded number per call so the worker never stalls. */
   deleteOlderThan(before: number, limit = 20_000): number {
-    const r = this.db.prepare('DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls ORDER BY rowid LIMIT ?) AND ts < ?').run(limit, before);
-    return Number(r.changes);
+    // Counted into hourly rollups first (analytics keep the history): src/analytics/rollup.ts.
+    return rollUpAndDelete(this.db, before, limit);
   }
 
   setStat(name: string, value: number, now: number): void {

@@ -1,0 +1,37 @@
+import { join } from 'node:path';
+import { watchConfigFile } from '../config/watch.ts';
+import type { Logger } from '../server/logger.ts';
+import { VaultAuditLog } from './audit.ts';
+import { compileVaultSettings, type CompiledVaultSettings } from './compile-settings.ts';
+import { loadMasterKey } from './master-key.ts';
+import { SecretSealer } from './secret-crypto.ts';
+import type { VaultReader } from './secret-source.ts';
+import { loadVaultSettingsFile } from './settings.ts';
+import { VaultStore } from './store.ts';
+
+export interface OpenedVaultReader extends VaultReader { close(): Promise<void> }
+
+/**
+ * The vault's data for a gateway that does not serve the vault itself (`pinpoint serve
+ * --vault-settings`): the same vault.db (SQLite WAL, so a `pinpoint vault serve` may write it
+ * meanwhile), the master key from the environment, and vault.yaml, reloaded when it changes
+ * so a policy edit applies to the gateway's next read.
+ */
+export function openVaultReader(options: { settingsFile: string; dataDir: string; logger: Logger; watch?: boolean }): OpenedVaultReader {
+  const masterKey = loadMasterKey({});
+  const store = new VaultStore(join(options.dataDir, 'vault.db'), new SecretSealer(masterKey));
+  const audit = new VaultAuditLog(join(options.dataDir, 'vault-audit.log'));
+  let live: CompiledVaultSettings = compileVaultSettings(loadVaultSettingsFile(options.settingsFile), 1, []);
+  const stop = options.watch === false ? () => undefined : watchConfigFile(options.settingsFile, () => {
+    try {
+      live = compileVaultSettings(loadVaultSettingsFile(options.settingsFile), live.version + 1, []);
+      options.logger.info({ event: 'vault_settings_reloaded', policyVersion: live.version }, `vault settings v${live.version} loaded (gateway's vault:// reads)`);
+    } catch (err) {
+      options.logger.error({ event: 'vault_settings_rejected', err: (err as Error).message }, 'vault settings rejected; the previous version stays in force');
+    }
+  });
+  return {
+    store, audit, settings: () => live,
+    async close() { stop(); await audit.close(); store.close(); },
+  };
+}

@@ -1,0 +1,40 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** The named cookie from a Cookie header (RFC 6265 5.4 syntax); the first copy wins, as in browsers' order. */
+export function readCookie(headers: IncomingHttpHeaders, name: string): string | null {
+  const raw = headers.cookie;
+  if (!raw) return null;
+  for (const pair of raw.split(/;\s*/)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) continue;
+    if (pair.slice(0, eq).trim() !== name) continue;
+    let v = pair.slice(eq + 1).trim();
+    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    return v;
+  }
+  return null;
+}
+
+/** All cookies as name -> value, for the WAF (which inspects each cookie as one part). */
+export function allCookies(headers: IncomingHttpHeaders): [string, string][] {
+  const raw = headers.cookie;
+  if (!raw) return [];
+  const out: [string, string][] = [];
+  for (const pair of raw.split(/;\s*/)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) continue;
+    out.push([pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()]);
+  }
+  return out;
+}
+
+export interface CookieAttributes {
+  readonly maxAgeSeconds: number;
+  readonly httpOnly: boolean;
+  readonly secure: boolean;
+  readonly sameSite: 'Lax' | 'Strict';
+}
+
+export function serializeCookie(name: string, value: string, a: CookieAttributes): string {
+  return `${name}=${value}; Path=/; Max-Age=${a.maxAgeSeconds}; SameSite=${a.sameSite}${a.httpOnly ? '; HttpOnly' : ''}${a.secure ? '; Secure' : ''}`;
+}
