@@ -1,28 +1,24 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
-import { freePortBlock, runCli, startCli, type RunningServer } from '../support/cli.ts';
+import { runCli, startDemo, type RunningDemo } from '../support/cli.ts';
 
 // DEMO.md, "AI gateway": the demo started exactly as `npm start` starts it, and the
 // official OpenAI client as the application.
 
-let demo: RunningServer;
+let demo: RunningDemo;
 let base: string;
 let dataDir: string;
 
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'pinpoint-demo-ai-'));
-  const port = await freePortBlock();
-  demo = await startCli(['demo', '--port', String(port), '--data-dir', dataDir], /Try:/);
-  base = `http://127.0.0.1:${port}`;
+  demo = await startDemo('pinpoint-demo-ai-');
+  base = demo.gateway;
+  dataDir = demo.dataDir;
 });
 
 after(async () => {
   await demo.stop();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 const client = (key: string) => new OpenAI({ apiKey: key, baseURL: `${base}/v1`, maxRetries: 0 });

@@ -1,30 +1,26 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { call } from '../support/harness.ts';
-import { freePortBlock, runCli, startCli, type RunningServer } from '../support/cli.ts';
+import { runCli, startDemo, type RunningDemo } from '../support/cli.ts';
 import { assertProblem } from '../support/assertions.ts';
 
 // DEMO.md, "Admin (port 8081) and tenants": started exactly as `npm start` does.
 
-let demo: RunningServer;
+let demo: RunningDemo;
 let gw: string;
 let adm: string;
 let dataDir: string;
 
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'pinpoint-demo-tenancy-'));
-  const port = await freePortBlock();
-  demo = await startCli(['demo', '--port', String(port), '--data-dir', dataDir], /Try:/);
-  gw = `http://127.0.0.1:${port}`;
-  adm = `http://127.0.0.1:${port + 1}`;
+  demo = await startDemo('pinpoint-demo-tenancy-');
+  gw = demo.gateway;
+  adm = demo.admin;
+  dataDir = demo.dataDir;
 });
 
 after(async () => {
   const code = await demo.stop();
-  rmSync(dataDir, { recursive: true, force: true });
   assert.equal(code, 0);
 });
 

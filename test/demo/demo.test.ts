@@ -1,29 +1,25 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { call, type Answer } from '../support/harness.ts';
-import { freePortBlock, runCli, startCli, type RunningServer } from '../support/cli.ts';
+import { runCli, startDemo, type RunningDemo } from '../support/cli.ts';
 import { assertProblem } from '../support/assertions.ts';
 
 // The demo is a contract (../shared/DEMO.md): this suite starts it exactly as `npm start`
 // does, through the real CLI, and checks every answer the contract names.
 
-let demo: RunningServer;
+let demo: RunningDemo;
 let gw: string;
 let dataDir: string;
 
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'pinpoint-demo-test-'));
-  const port = await freePortBlock();
-  demo = await startCli(['demo', '--port', String(port), '--data-dir', dataDir], /Try:/);
-  gw = `http://127.0.0.1:${port}`;
+  demo = await startDemo('pinpoint-demo-test-');
+  gw = demo.gateway;
+  dataDir = demo.dataDir;
 });
 
 after(async () => {
   const code = await demo.stop();
-  rmSync(dataDir, { recursive: true, force: true });
   assert.equal(code, 0, 'the demo shuts down cleanly on SIGTERM');
 });
 

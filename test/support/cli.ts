@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -52,5 +55,31 @@ export async function startCli(args: readonly string[], ready: RegExp, env: Node
       child.once('exit', (code) => resolve(code));
       child.kill('SIGTERM');
     }),
+  };
+}
+
+export interface RunningDemo {
+  readonly port: number;
+  /** http://127.0.0.1:PORT, the gateway. */
+  readonly gateway: string;
+  /** http://127.0.0.1:PORT+1, the admin API and console. */
+  readonly admin: string;
+  readonly dataDir: string;
+  /** Stops it (SIGTERM), removes its data directory and resolves with its exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts the demo exactly as `npm start` does, in a fresh data directory on a free port block. */
+export async function startDemo(dataDirPrefix: string): Promise<RunningDemo> {
+  const dataDir = mkdtempSync(join(tmpdir(), dataDirPrefix));
+  const port = await freePortBlock();
+  const server = await startCli(['demo', '--port', String(port), '--data-dir', dataDir], /Try:/);
+  return {
+    port, gateway: `http://127.0.0.1:${port}`, admin: `http://127.0.0.1:${port + 1}`, dataDir,
+    async stop() {
+      const code = await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+      return code;
+    },
   };
 }
