@@ -316,7 +316,7 @@ function handleRequest(config: CompiledConfig, writer: CallLogWriter, req: Incom
   // Only routes whose checks read the body (WAF, JSON Schema, a CSRF form field) buffer
   // it, up to the route's limit; every other body streams to the upstream untouched.
   if (route.bodyNeeded && shouldBuffer(req, route.maxBodyBytes) && route.bodyNeeded(req.headers)) {
-    if (req.headers.expect !== undefined && req.headers.expect.toLowerCase() === '100-continue') res.writeContinue();
+    continueIfExpected(req, res);
     bufferRequestBody(req, route.maxBodyBytes).then((b) => {
       if (b.kind === 'aborted') return;
       if (b.kind === 'too_large') {
@@ -394,7 +394,8 @@ function afterChain(base: Base, route: CompiledRoute, ctx: RequestContext, outco
     if (id.scopes.size) headers['x-authenticated-scopes'] = joined(id.scopes);
   }
   const path = (route.upstreamPath ? substitute(route.upstreamPath, ctx.params) : ctx.path) + base.query;
-  if (ctx.body === undefined && req.headers.expect !== undefined && req.headers.expect.toLowerCase() === '100-continue') res.writeContinue();
+  // A buffered body was already invited (and read) before the checks ran.
+  if (ctx.body === undefined) continueIfExpected(req, res);
   const responseHeaders: [string, string][] = [['x-request-id', base.requestId], ...rateLimitHeaders(ctx.rateLimits), ...(config.tenancy?.lifecycleHeaders.get(route.id) ?? [])];
   forward({
     upstream: route.upstream, method: ctx.method, path, headers, request: req, hasBody: hasBody(req),
@@ -447,12 +448,18 @@ function afterForward(base: Base, route: CompiledRoute, ctx: RequestContext, rec
 /** Routes with `upstream: ai`: the AI gateway answers, and its outcome joins the same trace. */
 function serveAiRoute(base: Base, route: CompiledRoute, ai: AiRoute, ctx: RequestContext, records: CheckRecord[]): void {
   const gw = base.config.gateway;
-  if (base.req.headers.expect !== undefined && base.req.headers.expect.toLowerCase() === '100-continue') base.res.writeContinue();
+  continueIfExpected(base.req, base.res);
   const responseHeaders: [string, string][] = [['x-request-id', base.requestId], ...rateLimitHeaders(ctx.rateLimits)];
   serveAi(ai, { req: base.req, res: base.res, ctx, requestId: base.requestId, verbosity: gw.verbosity, typeBase: gw.problemTypeBase, responseHeaders }).then((o) => {
     const checks = o.code ? [...records, o.record] : [...records.map(withoutEvidence), o.record];
     base.writer.write({ ...buildTrace(base, route, ctx.path, ctx, o.status, o.code, o.answeredBy, o.code ? o.record.id : null, checks, o.upstream), extra: o.extra });
   }, (err: unknown) => internalError(base.config, base.writer, base.req, base.res, err, null));
+}
+
+/** Answers `Expect: 100-continue` once the gateway has decided to read the body. */
+function continueIfExpected(req: IncomingMessage, res: ServerResponse): void {
+  const expect = req.headers.expect;
+  if (expect !== undefined && expect.toLowerCase() === '100-continue') res.writeContinue();
 }
 
 function substitute(template: string, params: Readonly<Record<string, string>>): string {
