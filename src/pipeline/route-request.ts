@@ -33,11 +33,12 @@ export function routeRequest(config: CompiledConfig, input: RequestInput): Routi
   const resolved = resolveClientIp(input.peerIp, input.headers['x-forwarded-for'], config.trustedProxies);
   const client: ClientAddress = input.clientIpOverride ? { ip: input.clientIpOverride, via: resolved.via } : resolved;
   const normalized = normalizePath(rawPath, { caseInsensitive: config.gateway.caseInsensitivePaths });
-  if (!normalized.ok && normalized.ambiguous) {
-    return { kind: 'refused', code: 'path_ambiguous', evidence: { problem: normalized.problem, raw_path: rawPath.slice(0, 200) }, detail: `The path is ambiguous: ${normalized.problem}.`, path: rawPath.slice(0, 200), client, query };
-  }
   if (!normalized.ok) {
-    return { kind: 'refused', code: 'request_malformed', evidence: { problem: normalized.problem, raw_path: rawPath.slice(0, 200) }, detail: `The path is not acceptable: ${normalized.problem}.`, path: rawPath.slice(0, 200), client, query };
+    const rawShown = rawPath.slice(0, 200);
+    const [code, detail] = normalized.ambiguous
+      ? ['path_ambiguous' as const, `The path is ambiguous: ${normalized.problem}.`]
+      : ['request_malformed' as const, `The path is not acceptable: ${normalized.problem}.`];
+    return { kind: 'refused', code, evidence: { problem: normalized.problem, raw_path: rawShown }, detail, path: rawShown, client, query };
   }
   const match = config.table.match(method, normalized.segments, input.headers.host, input.headers);
   if (match.kind === 'not_found') {
