@@ -36,10 +36,11 @@ export function admit(route: AiRoute, x: AiExchange, modelName: string, kind: 'c
   }
   if (!mayUse(access, modelName)) {
     const consumer = identity?.consumerId ?? null;
-    const evidence: Evidence = { model: modelName, consumer, tenant: identity?.tenantId ?? null, credential: identity?.credentialId ?? null, allowed: allowedList(ai, access), access_entry: access ? 'present' : 'none' };
+    const allowed = allowedList(ai, access);
+    const evidence: Evidence = { model: modelName, consumer, tenant: identity?.tenantId ?? null, credential: identity?.credentialId ?? null, allowed, access_entry: access ? 'present' : 'none' };
     return deny('authz', {
       code: 'model_not_allowed', evidence,
-      detail: access ? `This app may not use model "${modelName}"; it may use: ${allowedList(ai, access).join(', ') || 'none'}.` : `This app may not use model "${modelName}": no AI model is allowed for it.`,
+      detail: access ? `This app may not use model "${modelName}"; it may use: ${allowed.join(', ') || 'none'}.` : `This app may not use model "${modelName}": no AI model is allowed for it.`,
     }, access?.source ?? ai.accessSource);
   }
   const skipped: string[] = [];

@@ -39,7 +39,3 @@ export async function postJson(url: string, headers: Record<string, string>, pay
   const ra = res.headers['retry-after'];
   return failure(codeForProviderStatus(res.statusCode), res.statusCode, providerErrorMessage(text), apiKey, typeof ra === 'string' ? ra : null);
 }
-
-export async function readJson(body: Dispatcher.ResponseData['body']): Promise<unknown> {
-  return body.json();
-}

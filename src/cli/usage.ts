@@ -20,8 +20,9 @@ export async function usageCommand(argv: string[]): Promise<number> {
   for (const d of groupBy) if (!(usageDimensions as readonly string[]).includes(d)) throw new UsageError(`--by: "${d}" is not one of ${usageDimensions.join(', ')}`);
   if (!['day', 'month', 'all'].includes(values.period)) throw new UsageError('--period: day, month or all');
   const now = Date.now();
-  let from = values.period === 'all' ? 0 : periodRange(values.period as 'day' | 'month', now).start;
-  let to = values.period === 'all' ? 8.64e15 : periodRange(values.period as 'day' | 'month', now).end;
+  const range = values.period === 'all' ? { start: 0, end: 8.64e15 } : periodRange(values.period as 'day' | 'month', now);
+  let from = range.start;
+  let to = range.end;
   const time = (flag: string, v: string) => { const n = Date.parse(v); if (Number.isNaN(n)) throw new UsageError(`--${flag}: not a date: ${v}`); return n; };
   if (values.since) from = time('since', values.since);
   if (values.until) to = time('until', values.until);
@@ -31,8 +32,8 @@ export async function usageCommand(argv: string[]): Promise<number> {
   try {
     const lines = usageReport(db, { from, to, groupBy: groupBy as UsageDimension[], tenant: values.tenant, consumer: values.consumer, model: values.model });
     if (values.json) { process.stdout.write(`${JSON.stringify({ from: new Date(from).toISOString(), to: to >= 8.64e15 ? null : new Date(to).toISOString(), lines }, null, 2)}\n`); return 0; }
-    const range = values.period === 'all' && !values.since && !values.until ? 'all time' : `${new Date(from).toISOString()} .. ${to >= 8.64e15 ? 'now' : new Date(to).toISOString()}`;
-    process.stdout.write(`AI usage, ${range}\n`);
+    const span = values.period === 'all' && !values.since && !values.until ? 'all time' : `${new Date(from).toISOString()} .. ${to >= 8.64e15 ? 'now' : new Date(to).toISOString()}`;
+    process.stdout.write(`AI usage, ${span}\n`);
     if (lines.length === 0) { process.stdout.write('  no AI requests recorded in this range\n'); return 0; }
     const header = [...groupBy, 'requests', 'prompt', 'completion', 'total', 'cost (USD)'];
     const rows = lines.map((l) => [...groupBy.map((d) => l.group[d as UsageDimension] ?? '-'), String(l.requests), String(l.promptTokens), String(l.completionTokens), String(l.totalTokens), l.costUsd.toFixed(6)]);
