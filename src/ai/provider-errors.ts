@@ -1,4 +1,4 @@
-import type { ProviderFailure, ProviderFailureCode } from './provider.ts';
+import { ProviderStreamError, type ProviderFailure, type ProviderFailureCode } from './provider.ts';
 
 /**
  * A provider's HTTP status, as a Pinpoint reason: 429 is the provider's rate limit or quota,
@@ -41,4 +41,13 @@ export function providerErrorMessage(body: string): string {
 
 export function failure(code: ProviderFailureCode, status: number | null, providerError: string, apiKey: string | null, retryAfter: string | null = null): ProviderFailure {
   return { kind: 'failure', code, status, providerError: scrubProviderMessage(providerError, apiKey), retryAfter };
+}
+
+/** One stream event's JSON; an event that is not JSON ends the stream as the provider's failure. */
+export function parseStreamEvent<T>(data: string, apiKey: string | null): T {
+  try {
+    return JSON.parse(data) as T;
+  } catch {
+    throw new ProviderStreamError(failure('provider_unavailable', 200, 'the provider sent a stream event that is not JSON', apiKey));
+  }
 }

@@ -1,5 +1,5 @@
 import type { ProviderConfig } from '../ai-schema.ts';
-import { failure } from '../provider-errors.ts';
+import { failure, parseStreamEvent } from '../provider-errors.ts';
 import { postJson } from '../provider-http.ts';
 import { ProviderStreamError, type ChatOutcome, type ProviderAdapter, type ProviderCall, type ProviderFailureCode } from '../provider.ts';
 import { readSse } from '../sse.ts';
@@ -104,8 +104,7 @@ export async function* anthropicChunks(events: AsyncIterable<{ event: string | n
   const toolIndex = new Map<number, number>();
   const chunk = (delta: ChatChunk['choices'][number]['delta'], finish: FinishReason | null = null): ChatChunk => ({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] });
   for await (const e of events) {
-    let d: { type?: string; [k: string]: unknown };
-    try { d = JSON.parse(e.data) as typeof d; } catch { throw new ProviderStreamError(failure('provider_unavailable', 200, 'the provider sent a stream event that is not JSON', apiKey)); }
+    const d = parseStreamEvent<{ type?: string; [k: string]: unknown }>(e.data, apiKey);
     switch (d.type ?? e.event) {
       case 'message_start': {
         const m = d.message as AnthropicMessage;

@@ -1,5 +1,5 @@
 import type { ProviderConfig } from '../ai-schema.ts';
-import { failure } from '../provider-errors.ts';
+import { failure, parseStreamEvent } from '../provider-errors.ts';
 import { postJson } from '../provider-http.ts';
 import { ProviderStreamError, type ChatOutcome, type EmbeddingsOutcome, type ProviderAdapter, type ProviderCall, type ProviderFailure } from '../provider.ts';
 import { readSse } from '../sse.ts';
@@ -113,8 +113,7 @@ export async function* geminiChunks(events: AsyncIterable<{ data: string }>, mod
   let calls = 0;
   let first = true;
   for await (const e of events) {
-    let r: GeminiResponse;
-    try { r = JSON.parse(e.data) as GeminiResponse; } catch { throw new ProviderStreamError(failure('provider_unavailable', 200, 'the provider sent a stream event that is not JSON', apiKey)); }
+    const r = parseStreamEvent<GeminiResponse>(e.data, apiKey);
     if (r.error) throw new ProviderStreamError(failure(r.error.code === 429 ? 'provider_rate_limited' : 'provider_unavailable', 200, `${r.error.status ?? 'error'}: ${r.error.message ?? ''}`, apiKey));
     id ||= r.responseId ?? `gemini-${Date.now()}`;
     const m = r.modelVersion ?? model;

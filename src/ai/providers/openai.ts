@@ -1,5 +1,5 @@
 import type { ProviderConfig } from '../ai-schema.ts';
-import { failure } from '../provider-errors.ts';
+import { failure, parseStreamEvent } from '../provider-errors.ts';
 import { postJson } from '../provider-http.ts';
 import { ProviderStreamError, type ChatOutcome, type EmbeddingsOutcome, type ProviderAdapter, type ProviderCall } from '../provider.ts';
 import { readSse } from '../sse.ts';
@@ -42,9 +42,7 @@ export function createOpenAiAdapter(type: 'openai' | 'azure-openai' | 'openai-co
       async function* chunks(): AsyncGenerator<ChatChunk> {
         for await (const e of readSse(stream)) {
           if (e.data === '[DONE]') return;
-          let parsed: unknown;
-          try { parsed = JSON.parse(e.data); } catch { throw new ProviderStreamError(failure('provider_unavailable', 200, 'the provider sent a stream event that is not JSON', apiKey)); }
-          const p = parsed as { error?: { message?: string } } & ChatChunk;
+          const p = parseStreamEvent<{ error?: { message?: string } } & ChatChunk>(e.data, apiKey);
           if (p.error) throw new ProviderStreamError(failure('provider_unavailable', 200, p.error.message ?? 'error event in the stream', apiKey));
           yield p;
         }
