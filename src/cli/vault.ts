@@ -40,12 +40,12 @@ export async function vaultCommand(argv: string[]): Promise<number> {
   }
   const port = portOption(values.port) ?? 8443;
   // Loaded on demand: the vault and the X.509 library are not paid for by the other verbs' startup.
-  const [{ ensureDemoTls }, { startVaultServer }, { VaultSettingsError }, { VaultStoreError }] = await Promise.all([
+  const [{ ensureDemoTls, VAULT_TLS_NAMES }, { startVaultServer }, { VaultSettingsError }, { VaultStoreError }] = await Promise.all([
     import('../tls/demo-ca.ts'), import('../vault/vault-server.ts'), import('../vault/settings.ts'), import('../vault/store.ts'),
   ]);
   const tls = values['tls-cert']
     ? { certPem: readFileSync(values['tls-cert'], 'utf8'), keyPem: readFileSync(values['tls-key']!, 'utf8') }
-    : await ensureDemoTls(join(dataDir, 'tls'), ['127.0.0.1', 'localhost', '*.vault.localhost', 'vault.localhost']);
+    : await ensureDemoTls(join(dataDir, 'tls'), VAULT_TLS_NAMES);
   const databaseFile = join(dataDir, 'pinpoint.db');
   openDatabase(databaseFile).close();
   const callLog = new CallLogWriter(databaseFile, { maxPending: 10_000, flushIntervalMs: 50, retentionHours: 24 * 7, onError: (m) => logger.error({ event: 'call_log_error' }, m) });
