@@ -40,12 +40,12 @@ export async function vaultCommand(argv: string[]): Promise<number> {
   }
   const port = portOption(values.port) ?? 8443;
   // Loaded on demand: the vault and the X.509 library are not paid for by the other verbs' startup.
-  const [{ ensureDemoTls }, { startVaultServer }, { VaultSettingsError }] = await Promise.all([
-    import('../tls/demo-ca.ts'), import('../vault/vault-server.ts'), import('../vault/settings.ts'),
+  const [{ ensureDemoTls, VAULT_TLS_NAMES }, { startVaultServer }, { VaultSettingsError }, { VaultStoreError }] = await Promise.all([
+    import('../tls/demo-ca.ts'), import('../vault/vault-server.ts'), import('../vault/settings.ts'), import('../vault/store.ts'),
   ]);
   const tls = values['tls-cert']
     ? { certPem: readFileSync(values['tls-cert'], 'utf8'), keyPem: readFileSync(values['tls-key']!, 'utf8') }
-    : await ensureDemoTls(join(dataDir, 'tls'), ['127.0.0.1', 'localhost', '*.vault.localhost', 'vault.localhost']);
+    : await ensureDemoTls(join(dataDir, 'tls'), VAULT_TLS_NAMES);
   const databaseFile = join(dataDir, 'pinpoint.db');
   openDatabase(databaseFile).close();
   const callLog = new CallLogWriter(databaseFile, { maxPending: 10_000, flushIntervalMs: 50, retentionHours: 24 * 7, onError: (m) => logger.error({ event: 'call_log_error' }, m) });
@@ -64,7 +64,7 @@ export async function vaultCommand(argv: string[]): Promise<number> {
     await callLog.close();
     if (err instanceof VaultSettingsError) { process.stderr.write(`pinpoint vault: ${err.message}\n`); return 1; }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') { process.stderr.write(`pinpoint vault: port ${port} is in use; choose another with --port\n`); return 1; }
-    if (err instanceof Error && /master key does not match/.test(err.message)) { process.stderr.write(`pinpoint vault: ${err.message}\n`); return 1; }
+    if (err instanceof VaultStoreError) { process.stderr.write(`pinpoint vault: ${err.message}\n`); return 1; }
     throw err;
   }
 }

@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import { hashClientSecret } from '../identity/apps.ts';
 import type { CallLogWriter } from '../log/call-log-writer.ts';
 import type { Logger } from '../server/logger.ts';
-import { ensureDemoTls } from '../tls/demo-ca.ts';
+import { ensureDemoTls, VAULT_TLS_NAMES } from '../tls/demo-ca.ts';
 import { loadMasterKey } from '../vault/master-key.ts';
 import { secretPermissions } from '../vault/settings.ts';
 import { startVaultServer, type VaultServer } from '../vault/vault-server.ts';
@@ -49,7 +49,7 @@ export interface DemoVault {
  * secret `greeting` in vault `demo` when it does not exist yet.
  */
 export async function startDemoVault(options: { dataDir: string; port: number; callLog: CallLogWriter | null; configVersion?: () => number; logger?: Logger }): Promise<DemoVault> {
-  const tls = await ensureDemoTls(join(options.dataDir, 'tls'), ['127.0.0.1', 'localhost', '*.vault.localhost', 'vault.localhost']);
+  const tls = await ensureDemoTls(join(options.dataDir, 'tls'), VAULT_TLS_NAMES);
   const settingsFile = join(options.dataDir, 'vault.yaml');
   if (!existsSync(settingsFile)) writeFileSync(settingsFile, `# Pinpoint demo vault: apps, vaults, access policies, firewall. Edit it: the vault reloads it.\n${stringify(demoVaultSettings())}`);
   const masterKey = loadMasterKey({ file: join(options.dataDir, 'vault-master.key'), createIfMissing: true });

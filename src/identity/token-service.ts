@@ -162,13 +162,14 @@ function readForm(req: IncomingMessage, done: (form: URLSearchParams | null) => 
 }
 
 function sendOAuthError(res: ServerResponse, e: OAuthError, nowMs: number): void {
-  const body = oauthErrorBody(e, nowMs);
-  res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  sendBody(res, e.status, oauthErrorBody(e, nowMs), { pragma: 'no-cache' });
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+  sendBody(res, status, JSON.stringify(value));
+}
+
+function sendBody(res: ServerResponse, status: number, body: string, extra: Readonly<Record<string, string>> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...extra, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }

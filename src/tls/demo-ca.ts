@@ -61,6 +61,9 @@ export async function issueServerCert(ca: { cert: x509.X509Certificate; keys: Ke
   return { certPem: cert.toString('pem'), keyPem: await toPem(keys.privateKey) };
 }
 
+/** The names the vault's certificate covers: the default vault's addresses and every <name>.vault.localhost. */
+export const VAULT_TLS_NAMES: readonly string[] = ['127.0.0.1', 'localhost', '*.vault.localhost', 'vault.localhost'];
+
 /**
  * The demo's TLS material in `<dir>`: the CA is created once and kept (so clients that trust
  * ca.pem keep working across restarts); the server certificate is reissued when its names change.

@@ -83,18 +83,17 @@ export class VaultAccess {
       if (this.verified.size >= MAX_CACHED_TOKENS) this.verified.clear();
       this.verified.set(token, { claims, generation: gen, vault: vault.name });
     }
-    const who = `appid=${claims.appid};oid=${claims.oid};iss=${claims.iss}`;
     record('vault.token', 'authn', 'continue', { appid: claims.appid, oid: claims.oid, tid: claims.tid });
 
     const fw = vault.definition.firewall;
-    const app = settings.apps.byObject(claims.oid);
     if (fw.defaultAction === 'Deny') {
+      const app = settings.apps.byObject(claims.oid);
       const rule = vault.firewallRules.match(input.clientIp);
       const evidence = { client_ip: input.clientIp, default_action: fw.defaultAction, ip_rules: fw.ipRules, bypass: fw.bypass, trusted_service: app?.trustedService ?? false, matched_rule: rule };
       if (rule) record('vault.firewall', 'pre-auth', 'continue', evidence);
       else if (fw.bypass === 'AzureServices' && app?.trustedService) record('vault.firewall', 'pre-auth', 'bypassed', evidence);
       else {
-        const message = `Client address (${input.clientIp}) is not authorized and caller is not a trusted service.\r\nClient address: ${input.clientIp}\r\nCaller: ${who}\r\nVault: ${vault.name};location=local`;
+        const message = `Client address (${input.clientIp}) is not authorized and caller is not a trusted service.\r\nClient address: ${input.clientIp}\r\nCaller: ${callerOf(claims)}\r\nVault: ${vault.name};location=local`;
         record('vault.firewall', 'pre-auth', 'deny', evidence, 'vault_firewall_denied', message);
         return { checks, claims, deny: { status: 403, reason: 'vault_firewall_denied', kvCode: 'ForbiddenByFirewall', kvInner: 'ForbiddenByFirewall', message, headers: {} } };
       }
@@ -115,7 +114,7 @@ export class VaultAccess {
     const policy = vault.policies.get(claims.oid);
     if (!policy || !policy.permissions.has(op.permission)) {
       const reason: ReasonCode = policy ? 'vault_permission_missing' : 'vault_no_access_policy';
-      const message = `The user, group or application '${who}' does not have secrets ${op.permission} permission on key vault '${vault.name};location=local'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287`;
+      const message = `The user, group or application '${callerOf(claims)}' does not have secrets ${op.permission} permission on key vault '${vault.name};location=local'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287`;
       record('vault.access-policy', 'authz', 'deny', policyEvidence(input, claims, policy ?? null), reason, message);
       return { checks, claims, deny: { status: 403, reason, kvCode: 'Forbidden', kvInner: 'AccessDenied', message, headers: {} } };
     }
@@ -123,6 +122,9 @@ export class VaultAccess {
     return { checks, claims, deny: null };
   }
 }
+
+/** The caller as Key Vault names it in a refusal; built only when refusing, not on every request. */
+const callerOf = (claims: AccessTokenClaims): string => `appid=${claims.appid};oid=${claims.oid};iss=${claims.iss}`;
 
 /** Who was seen against who holds policies: the evidence for "you are probably using another client id". */
 function policyEvidence(input: AccessInput, claims: AccessTokenClaims, policy: CompiledPolicy | null): Evidence {

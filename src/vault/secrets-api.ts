@@ -91,6 +91,12 @@ function nextLink(req: ApiRequest, last: string, limit: number): string {
   return `${req.view.origin}${req.pathname.replace(/\/+$/, '')}?api-version=${encodeURIComponent(req.apiVersion)}&$skiptoken=${Buffer.from(last, 'utf8').toString('base64url')}&maxresults=${limit}`;
 }
 
+/** One page of a list answer: the store was asked for limit + 1 rows, so an extra row means a next page after the last shown. */
+function listPage<T>(req: ApiRequest, rows: readonly T[], limit: number, item: (r: T) => unknown, cursor: (r: T) => string): ApiAnswer {
+  const shown = rows.slice(0, limit);
+  return ok({ value: shown.map(item), nextLink: rows.length > limit ? nextLink(req, cursor(shown.at(-1)!), limit) : null });
+}
+
 /** Runs one secrets operation against the store; the caller has already been authorized. */
 export function runSecretsOperation(store: VaultStore, sealer: SecretSealer, req: ApiRequest): ApiAnswer {
   const { op, vault, view, now } = req;
@@ -121,9 +127,7 @@ export function runSecretsOperation(store: VaultStore, sealer: SecretSealer, req
       const p = page(req);
       if (!p.ok) return p.answer;
       const rows = store.listSecrets(v, p.value.after, p.value.limit + 1);
-      const more = rows.length > p.value.limit;
-      const shown = rows.slice(0, p.value.limit);
-      return ok({ value: shown.map((r) => secretItem(r, view, false)), nextLink: more ? nextLink(req, shown.at(-1)!.name, p.value.limit) : null });
+      return listPage(req, rows, p.value.limit, (r) => secretItem(r, view, false), (r) => r.name);
     }
     case 'SecretListVersions': {
       const p = page(req);
@@ -131,9 +135,7 @@ export function runSecretsOperation(store: VaultStore, sealer: SecretSealer, req
       const afterSeq = p.value.after ? Number(p.value.after) || 0 : 0;
       if (store.nameState(v, name!) !== 'live') return notFound(name!);
       const rows = store.listVersions(v, name!, afterSeq, p.value.limit + 1);
-      const more = rows.length > p.value.limit;
-      const shown = rows.slice(0, p.value.limit);
-      return ok({ value: shown.map((r) => secretItem(r, view, true)), nextLink: more ? nextLink(req, String(shown.at(-1)!.seq), p.value.limit) : null });
+      return listPage(req, rows, p.value.limit, (r) => secretItem(r, view, true), (r) => String(r.seq));
     }
     case 'SecretUpdate': {
       const o = asObject(req.body ?? {});
@@ -155,9 +157,7 @@ export function runSecretsOperation(store: VaultStore, sealer: SecretSealer, req
       const p = page(req);
       if (!p.ok) return p.answer;
       const rows = store.listDeleted(v, p.value.after, p.value.limit + 1);
-      const more = rows.length > p.value.limit;
-      const shown = rows.slice(0, p.value.limit);
-      return ok({ value: shown.map((d) => deletedSecretItem(d, view)), nextLink: more ? nextLink(req, shown.at(-1)!.latest.name, p.value.limit) : null });
+      return listPage(req, rows, p.value.limit, (d) => deletedSecretItem(d, view), (d) => d.latest.name);
     }
     case 'SecretRecover': {
       const s = store.recover(v, name!);
