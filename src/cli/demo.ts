@@ -46,9 +46,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
     if (workers > 1) {
       // Made once here: N workers creating the demo CA and the vault master key at the same
       // moment would each write their own.
-      const { ensureDemoTls } = await import('../tls/demo-ca.ts');
+      const { ensureDemoTls, VAULT_TLS_NAMES } = await import('../tls/demo-ca.ts');
       const { loadMasterKey } = await import('../vault/master-key.ts');
-      await ensureDemoTls(join(dataDir, 'tls'), ['127.0.0.1', 'localhost', '*.vault.localhost', 'vault.localhost']);
+      await ensureDemoTls(join(dataDir, 'tls'), VAULT_TLS_NAMES);
       loadMasterKey({ file: join(dataDir, 'vault-master.key'), createIfMissing: true });
     }
   }

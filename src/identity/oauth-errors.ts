@@ -20,7 +20,7 @@ export function oauthErrorBody(e: OAuthError, now = Date.now()): string {
     error: e.error,
     error_description: `AADSTS${e.aadsts}: ${e.description} Trace ID: ${traceId} Timestamp: ${new Date(now).toISOString()}`,
     error_codes: [e.aadsts],
-    timestamp: new Date(now).toISOString().replace('T', ' ').replace('Z', 'Z'),
+    timestamp: new Date(now).toISOString().replace('T', ' '),
     trace_id: traceId,
     correlation_id: randomUUID(),
   });
