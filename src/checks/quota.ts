@@ -1,7 +1,7 @@
 import type { CounterStore, LimitDecision } from '../limits/counter-store.ts';
-import { applyFailMode, type FailMode } from '../limits/fail-mode.ts';
-import type { Check, ConfigLocation, Evidence, RequestContext, Verdict } from '../pipeline/types.ts';
-import { limitSubject, type LimitSubject } from './rate-limit.ts';
+import type { FailMode } from '../limits/fail-mode.ts';
+import type { Check, ConfigLocation, RequestContext, Verdict } from '../pipeline/types.ts';
+import { limitSubject, settleLimitDecision, type LimitSubject } from './rate-limit.ts';
 
 export interface QuotaOptions {
   readonly policy: string;
@@ -30,14 +30,9 @@ export function createQuotaCheck(options: QuotaOptions): Check {
   const { policy, limit, period, by, routeId, store } = options;
   const failMode = options.failMode ?? 'open';
   const conclude = (ctx: RequestContext, subject: { by: string; value: string }, end: number, decided: LimitDecision): Verdict => {
-    let d = decided;
-    let degraded: Evidence | null = null;
-    if (d.unavailable !== undefined) {
-      const applied = applyFailMode(failMode, d, { policy, by: subject.by, subject: subject.value });
-      if ('deny' in applied) return applied.deny;
-      d = applied.decision;
-      degraded = applied.evidence;
-    }
+    const settled = settleLimitDecision(failMode, decided, policy, subject);
+    if ('deny' in settled) return settled.deny;
+    const { decision: d, degraded } = settled;
     const resetAt = new Date(end).toISOString();
     const evidence = { ...degraded, policy, limit, period, by: subject.by, subject: subject.value, used: d.used, remaining: d.remaining, resets_at: resetAt };
     if (d.allowed) return { kind: 'continue', evidence };
