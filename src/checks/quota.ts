@@ -16,19 +16,20 @@ export interface QuotaOptions {
 }
 
 /** Calendar periods in UTC: a day quota resets at 00:00Z, a month quota on the 1st. */
-export function periodBounds(period: 'day' | 'month', now: number): { id: string; end: number } {
+export function periodBounds(period: 'day' | 'month', now: number): { id: string; start: number; end: number } {
   const d = new Date(now);
   if (period === 'day') {
-    const end = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
-    return { id: d.toISOString().slice(0, 10), end };
+    const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+    return { id: d.toISOString().slice(0, 10), start, end: start + 86_400_000 };
   }
-  const end = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-  return { id: d.toISOString().slice(0, 7), end };
+  const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  return { id: d.toISOString().slice(0, 7), start, end: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) };
 }
 
 export function createQuotaCheck(options: QuotaOptions): Check {
   const { policy, limit, period, by, routeId, store } = options;
   const failMode = options.failMode ?? 'open';
+  let bounds = periodBounds(period, 0);
   const conclude = (ctx: RequestContext, subject: { by: string; value: string }, end: number, decided: LimitDecision): Verdict => {
     const settled = settleLimitDecision(failMode, decided, policy, subject);
     if ('deny' in settled) return settled.deny;
@@ -48,7 +49,9 @@ export function createQuotaCheck(options: QuotaOptions): Check {
     source: options.source,
     evaluate(ctx: RequestContext): Verdict | Promise<Verdict> {
       const subject = limitSubject(by, ctx, routeId);
-      const { id, end } = periodBounds(period, ctx.now);
+      // The period changes once a day (or month): its bounds are computed again only then.
+      if (ctx.now < bounds.start || ctx.now >= bounds.end) bounds = periodBounds(period, ctx.now);
+      const { id, end } = bounds;
       const d = store.quota(`q|${policy}|${id}|${subject.by}|${subject.value}`, limit, end, ctx.now, !ctx.dryRun);
       return d instanceof Promise ? d.then((x) => conclude(ctx, subject, end, x)) : conclude(ctx, subject, end, d);
     },
