@@ -3,6 +3,8 @@ import type { CompiledTenancy } from '../policy/compile.ts';
 import type { Stored } from '../tenancy/model.ts';
 import type { Check, ConfigLocation, RequestContext, Verdict } from '../pipeline/types.ts';
 
+const notApplicable: Verdict = { kind: 'continue' };
+
 /** Owner-only rules ("only the owner may modify /orders/{id}"): the owner is looked up by the path parameter. */
 export function createOwnershipCheck(tenancy: CompiledTenancy, api: Stored<'api'>, routeId: string, source: ConfigLocation): Check {
   return {
@@ -14,7 +16,7 @@ export function createOwnershipCheck(tenancy: CompiledTenancy, api: Stored<'api'
       if (ctx.identity === null && ctx.dryRun) return { kind: 'continue', evidence: { identity: null } };
       const subject = ctx.identity?.subject ?? '';
       const d = decideOwnership(tenancy, api, routeId, ctx.method, ctx.params, subject);
-      if (d.outcome === 'not_applicable') return { kind: 'continue' };
+      if (d.outcome === 'not_applicable') return notApplicable;
       if (d.outcome === 'owner') return { kind: 'continue', evidence: { rule: d.rule, resource: d.resource, owner: d.owner } };
       return {
         kind: 'deny', code: 'not_resource_owner', rule: { file: 'state', line: 0, path: `apis/${api.id}@v${api.version}.ownership.${d.rule}` },

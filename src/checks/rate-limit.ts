@@ -1,6 +1,6 @@
 import type { CounterStore, LimitDecision, RateRule } from '../limits/counter-store.ts';
 import { applyFailMode, type FailMode } from '../limits/fail-mode.ts';
-import type { Check, ConfigLocation, Evidence, RateLimitReport, RequestContext, Verdict } from '../pipeline/types.ts';
+import type { Check, ConfigLocation, Deny, Evidence, RateLimitReport, RequestContext, Verdict } from '../pipeline/types.ts';
 
 export type LimitSubject = 'key' | 'consumer' | 'tenant' | 'ip' | 'route';
 
@@ -15,6 +15,17 @@ export function limitSubject(by: LimitSubject, ctx: RequestContext, routeId: str
     case 'ip': break;
   }
   return { by: 'ip', value: ctx.clientIp };
+}
+
+/**
+ * The decision a limit check goes on: as the store took it, or, when the shared store was
+ * unreachable, as the fail mode settles it (with the evidence that says so), or the deny of
+ * a route that fails closed.
+ */
+export function settleLimitDecision(failMode: FailMode, d: LimitDecision, policy: string, subject: { by: string; value: string }): { deny: Deny } | { decision: LimitDecision; degraded: Evidence | null } {
+  if (d.unavailable === undefined) return { decision: d, degraded: null };
+  const applied = applyFailMode(failMode, d, { policy, by: subject.by, subject: subject.value });
+  return 'deny' in applied ? applied : { decision: applied.decision, degraded: applied.evidence };
 }
 
 export interface RateLimitOptions {
@@ -33,14 +44,9 @@ export function createRateLimitCheck(options: RateLimitOptions): Check {
   const windowSeconds = Math.round(rule.windowMs / 1000);
   const failMode = options.failMode ?? 'open';
   const conclude = (ctx: RequestContext, subject: { by: string; value: string }, decided: LimitDecision): Verdict => {
-    let d = decided;
-    let degraded: Evidence | null = null;
-    if (d.unavailable !== undefined) {
-      const applied = applyFailMode(failMode, d, { policy, by: subject.by, subject: subject.value });
-      if ('deny' in applied) return applied.deny;
-      d = applied.decision;
-      degraded = applied.evidence;
-    }
+    const settled = settleLimitDecision(failMode, decided, policy, subject);
+    if ('deny' in settled) return settled.deny;
+    const { decision: d, degraded } = settled;
     const report: RateLimitReport = { policy, limit: rule.limit, remaining: d.remaining, resetSeconds: Math.ceil(d.resetMs / 1000), windowSeconds };
     ctx.rateLimits.push(report);
     const evidence = { ...degraded, policy, algorithm: rule.algorithm, limit: rule.limit, window_seconds: windowSeconds, by: subject.by, subject: subject.value, used: d.used, remaining: d.remaining };

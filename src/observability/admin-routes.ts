@@ -1,14 +1,8 @@
 import { z } from 'zod';
-import type { AdminPrincipal } from '../admin/auth.ts';
-import { AdminError } from '../admin/http.ts';
 import type { AdminRoute } from '../admin/router.ts';
-import { observabilityOf } from './start.ts';
+import { assertGlobalReader, observabilityOf } from './start.ts';
 
 // Admin API endpoints of observability: alerts, analytics and the access review.
-
-export function assertGlobalReader(p: AdminPrincipal, what: string): void {
-  if (p.role === 'tenant-admin') throw new AdminError('admin_forbidden', `${what} cover every tenant: an operator or auditor token is needed.`);
-}
 
 const notification = z.object({
   status: z.enum(['firing', 'resolved']), rule: z.string(), description: z.string().nullable(), group: z.string().nullable(), groupBy: z.string(),

@@ -38,31 +38,33 @@ interface MetricSource {
   get(): { name: string; help: string; type: string; aggregator: 'sum'; values: { labels: Labels; value: number; metricName?: string }[] };
 }
 
-export class FastCounter implements MetricSource {
+/** What both kinds share: a name and help registered with prom-client, and the cells made so far. */
+abstract class FastMetric<C extends Series> implements MetricSource {
   readonly name: string;
   readonly help: string;
-  readonly type = 'counter' as const;
+  abstract readonly type: 'counter' | 'histogram';
   readonly aggregator = 'sum' as const;
-  readonly cells: CounterCell[] = [];
+  readonly cells: C[] = [];
   constructor(registry: Registry, name: string, help: string) {
     this.name = name; this.help = help;
     registry.registerMetric(this as never);
   }
+  abstract get(): ReturnType<MetricSource['get']>;
+}
+
+export class FastCounter extends FastMetric<CounterCell> {
+  readonly type = 'counter' as const;
   cell(labels: Labels): CounterCell { const c = new CounterCell(labels); this.cells.push(c); return c; }
   get() { return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.cells.map((c) => ({ labels: c.labels, value: c.value })) }; }
   reset(): void { for (const c of this.cells) c.value = 0; }
 }
 
-export class FastHistogram implements MetricSource {
-  readonly name: string;
-  readonly help: string;
+export class FastHistogram extends FastMetric<HistogramCell> {
   readonly type = 'histogram' as const;
-  readonly aggregator = 'sum' as const;
-  readonly cells: HistogramCell[] = [];
   private readonly bounds: readonly number[];
   constructor(registry: Registry, name: string, help: string, bounds: readonly number[]) {
-    this.name = name; this.help = help; this.bounds = bounds;
-    registry.registerMetric(this as never);
+    super(registry, name, help);
+    this.bounds = bounds;
   }
   cell(labels: Labels): HistogramCell { const c = new HistogramCell(labels, this.bounds); this.cells.push(c); return c; }
   get() {

@@ -26,6 +26,11 @@ export function observabilityOf(gateway: object): Observability | undefined {
   return byGateway.get(gateway);
 }
 
+/** Metrics and alerts span every tenant: a tenant admin would learn other tenants' routes and traffic. */
+export function assertGlobalReader(p: AdminPrincipal, what: string): void {
+  if (p.role === 'tenant-admin') throw new AdminError('admin_forbidden', `${what} cover every tenant: an operator or auditor token is needed.`);
+}
+
 export function startObservability(gateway: Gateway, logger: Logger): Observability {
   const metrics = createGatewayMetrics(gateway);
   const alerts = new AlertEngine({
@@ -37,8 +42,7 @@ export function startObservability(gateway: Gateway, logger: Logger): Observabil
   const o: Observability = {
     metrics, alerts,
     async serveMetrics(principal, res, requestId) {
-      // Metrics span every tenant: a tenant admin would learn other tenants' routes and traffic.
-      if (principal.role === 'tenant-admin') throw new AdminError('admin_forbidden', 'Metrics cover every tenant: an operator or auditor token is needed.');
+      assertGlobalReader(principal, 'Metrics');
       const body = await metrics.text();
       res.writeHead(200, { 'content-type': metrics.registry.contentType, 'x-request-id': requestId });
       res.end(body);
