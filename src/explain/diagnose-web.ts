@@ -1,15 +1,8 @@
 import type { PinpointConfig } from '../config/schema.ts';
 import type { TraceRecord } from '../log/trace.ts';
-import type { CheckRecord, Evidence } from '../pipeline/types.ts';
+import type { CheckRecord } from '../pipeline/types.ts';
 
-const str = (e: Evidence | undefined, k: string): string | null => {
-  const v = e?.[k];
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null;
-};
-const list = (e: Evidence | undefined, k: string): readonly string[] => {
-  const v = e?.[k];
-  return Array.isArray(v) ? (v as readonly string[]) : [];
-};
+import { list, str } from './evidence.ts';
 
 /**
  * The browser-facing refusals explained: for a WAF block, the rule, the request part and

@@ -4,14 +4,7 @@ import type { CheckRecord, Evidence } from '../pipeline/types.ts';
 import { diagnoseVault } from '../vault/explain-vault.ts';
 import { diagnoseWeb } from './diagnose-web.ts';
 
-const str = (e: Evidence | undefined, k: string): string | null => {
-  const v = e?.[k];
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null;
-};
-const list = (e: Evidence | undefined, k: string): readonly string[] => {
-  const v = e?.[k];
-  return Array.isArray(v) ? (v as readonly string[]) : [];
-};
+import { list, str } from './evidence.ts';
 
 /** The troubleshooting guide, automated: from the evidence to what to change. */
 export function diagnose(t: TraceRecord, refusing: CheckRecord | null, config: PinpointConfig | null): string[] {
