@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { EntityKind, EntityTypes, Stored } from '../../tenancy/model.ts';
 import { tenantOf, emptyMaps, type StateMaps } from '../../tenancy/state.ts';
-import { StateConflictError, type Actor, type AuditEntry, type AuditFilter, type CommitRequest, type StateStore, type VersionInfo } from '../state-store.ts';
+import { consumerLookup, StateConflictError, type Actor, type ConsumerRow, type AuditEntry, type AuditFilter, type CommitRequest, type StateStore, type VersionInfo } from '../state-store.ts';
 import { createPool, ensureDatabase, inTransaction, LOCK_STATE_VERSION, migrate, withDefaultUser } from './database.ts';
 
 /** Notified (in the same transaction as the commit) with the new state version's number. */
@@ -89,12 +89,9 @@ export class PostgresStateStore implements StateStore {
 
   /** Consumers' tenants, from the store and from the change set itself. */
   private async tenantLookup(client: pg.PoolClient, changes: CommitRequest['changes']): Promise<StateMaps> {
-    const maps = emptyMaps();
-    if (!changes.some((c) => c.kind !== 'tenant' && c.kind !== 'consumer')) return maps;
-    const { rows } = await client.query<{ id: string; tenant: string; version: number; data: string }>("SELECT id, tenant, version, data FROM state_entities WHERE kind = 'consumer'");
-    for (const r of rows) maps.consumer.set(r.id, { kind: 'consumer', id: r.id, tenant: r.tenant, version: r.version, data: JSON.parse(r.data) });
-    for (const c of changes) if (c.kind === 'consumer' && c.after) maps.consumer.set(c.id, { kind: 'consumer', id: c.id, tenant: (c.after as EntityTypes['consumer']).tenant, version: 0, data: c.after as EntityTypes['consumer'] });
-    return maps;
+    if (!changes.some((c) => c.kind !== 'tenant' && c.kind !== 'consumer')) return emptyMaps();
+    const { rows } = await client.query<ConsumerRow>("SELECT id, tenant, version, data FROM state_entities WHERE kind = 'consumer'");
+    return consumerLookup(rows, changes);
   }
 
   async audit(filter: AuditFilter): Promise<AuditEntry[]> {
