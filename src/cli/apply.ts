@@ -9,7 +9,7 @@ import { compileTenancy } from '../policy/compile.ts';
 import { recentTraces } from '../store/sqlite/call-log-store.ts';
 import { openDatabase } from '../store/sqlite/database.ts';
 import { SqliteStateStore } from '../store/sqlite/state-store.ts';
-import { tenancySeedSections, type EntityTypes } from '../tenancy/model.ts';
+import { tenancySeedSections } from '../tenancy/model.ts';
 import { loadSnapshot } from '../tenancy/runtime.ts';
 import { seedMaps, seededKinds, type SeedSections } from '../tenancy/seed.ts';
 import { applyChanges, diffMaps, type Change, type StateMaps } from '../tenancy/state.ts';
@@ -146,5 +146,3 @@ function dryRunReport(file: string, current: StateMaps, changes: readonly Change
     return `Re-decided the last ${traces.length} logged request(s) under the result: ${lines.length} would flip${lines.length ? ':\n' + lines.join('\n') : '.'}\n`;
   } finally { db.close(); }
 }
-
-export type { EntityTypes };

@@ -79,7 +79,3 @@ export function deprecationHeaders(api: Api, fallbackAt: number): [string, strin
   if (link) headers.push(['link', `<${link}>; rel="successor-version"`]);
   return headers;
 }
-
-export function apiOf(t: CompiledTenancy, routeId: string): Api | null {
-  return t.apiByRoute.get(routeId)?.data ?? null;
-}

@@ -1,5 +1,5 @@
 import type { EntityKind, EntityTypes, Stored } from '../tenancy/model.ts';
-import type { Change } from '../tenancy/state.ts';
+import { emptyMaps, type Change, type StateMaps } from '../tenancy/state.ts';
 
 // The state store: the source of truth for tenants, consumers, keys, APIs, policies,
 // subscriptions and resource owners. Every commit creates one new state version and one
@@ -85,4 +85,15 @@ export interface StateStore {
   getMeta(name: string): Promise<string | null>;
   setMeta(name: string, value: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A consumer as both state stores keep it (`data`: the JSON text). */
+export interface ConsumerRow { id: string; tenant: string; version: number; data: string }
+
+/** The consumers, as stored and as `changes` leave them: what tenantOf() looks a key's or subscription's tenant up in. */
+export function consumerLookup(rows: readonly ConsumerRow[], changes: CommitRequest['changes']): StateMaps {
+  const maps = emptyMaps();
+  for (const r of rows) maps.consumer.set(r.id, { kind: 'consumer', id: r.id, tenant: r.tenant, version: r.version, data: JSON.parse(r.data) });
+  for (const c of changes) if (c.kind === 'consumer' && c.after) maps.consumer.set(c.id, { kind: 'consumer', id: c.id, tenant: (c.after as EntityTypes['consumer']).tenant, version: 0, data: c.after as EntityTypes['consumer'] });
+  return maps;
 }

@@ -36,8 +36,8 @@ export function tenantOf(kind: EntityKind, data: EntityTypes[EntityKind], maps: 
   const d = data as unknown as Record<string, unknown>;
   if (kind === 'tenant') return d.id as string;
   if (typeof d.tenant === 'string') return d.tenant;
-  if (kind === 'key') return maps.consumer.get(d.consumer as string)?.data.tenant ?? '';
-  if (kind === 'subscription') return maps.consumer.get(d.consumer as string)?.data.tenant ?? '';
+  // A key or a subscription belongs to its consumer's tenant.
+  if (kind === 'key' || kind === 'subscription') return maps.consumer.get(d.consumer as string)?.data.tenant ?? '';
   return '';
 }
 

@@ -3,7 +3,7 @@ import type { TraceRecord } from '../../log/trace.ts';
 import type { Store, StoreLocation } from '../store.ts';
 import type { CallRow } from '../sqlite/call-log-store.ts';
 import type { ConfigVersionRow } from '../sqlite/config-versions.ts';
-import { createPool, ensureDatabase, LOCK_CONFIG_VERSION, migrate, withDefaultUser } from './database.ts';
+import { createPool, ensureDatabase, inTransaction, LOCK_CONFIG_VERSION, migrate, withDefaultUser } from './database.ts';
 
 /** Notified (in the same transaction as the insert) whenever a config version is recorded. */
 export const CONFIG_CHANNEL = 'pinpoint_config';
@@ -75,27 +75,19 @@ export class PostgresStore implements Store {
     return Object.fromEntries(rows.map((r) => [r.name, r.value]));
   }
 
-  async recordConfigVersion(hash: string, file: string, text: string, now: number): Promise<number> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+  recordConfigVersion(hash: string, file: string, text: string, now: number): Promise<number> {
+    return inTransaction(this.pool, async (client) => {
       // Serializes version numbering across nodes; released at commit.
       await client.query('SELECT pg_advisory_xact_lock($1)', [LOCK_CONFIG_VERSION]);
       const { rows } = await client.query<{ version: number; hash: string }>('SELECT version, hash FROM config_versions ORDER BY version DESC LIMIT 1');
       const last = rows[0];
-      if (last && last.hash === hash) { await client.query('COMMIT'); return last.version; }
+      if (last && last.hash === hash) return last.version;
       const version = (last?.version ?? 0) + 1;
       await client.query('INSERT INTO config_versions (version, hash, file, loaded_at, text) VALUES ($1, $2, $3, $4, $5)', [version, hash, file, now, text]);
       // Delivered to listeners when (and only if) this transaction commits.
       await client.query('SELECT pg_notify($1, $2)', [CONFIG_CHANNEL, String(version)]);
-      await client.query('COMMIT');
       return version;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async getConfigVersion(version: number): Promise<ConfigVersionRow | null> {
@@ -108,19 +100,11 @@ export class PostgresStore implements Store {
     return rows[0] ?? null;
   }
 
-  async reset(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+  reset(): Promise<void> {
+    return inTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [LOCK_CONFIG_VERSION]);
       await client.query('TRUNCATE calls, config_versions, log_stats RESTART IDENTITY');
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async close(): Promise<void> { await this.pool.end(); }

@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { EntityKind, EntityTypes, Stored } from '../../tenancy/model.ts';
 import { tenantOf, emptyMaps, type StateMaps } from '../../tenancy/state.ts';
-import { StateConflictError, type Actor, type AuditEntry, type AuditFilter, type CommitRequest, type StateStore, type VersionInfo } from '../state-store.ts';
-import { createPool, ensureDatabase, LOCK_STATE_VERSION, migrate, withDefaultUser } from './database.ts';
+import { consumerLookup, StateConflictError, type Actor, type ConsumerRow, type AuditEntry, type AuditFilter, type CommitRequest, type StateStore, type VersionInfo } from '../state-store.ts';
+import { createPool, ensureDatabase, inTransaction, LOCK_STATE_VERSION, migrate, withDefaultUser } from './database.ts';
 
 /** Notified (in the same transaction as the commit) with the new state version's number. */
 export const STATE_CHANNEL = 'pinpoint_state';
@@ -43,24 +43,16 @@ export class PostgresStateStore implements StateStore {
     return new PostgresStateStore(pool, { ownsPool: true });
   }
 
-  async loadCurrent(): Promise<{ version: number; at: number; entities: Stored[] }> {
+  loadCurrent(): Promise<{ version: number; at: number; entities: Stored[] }> {
     // One snapshot: entities and the latest version read in the same transaction.
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ kind: EntityKind; id: string; tenant: string; version: number; data: string }>('SELECT kind, id, tenant, version, data FROM state_entities');
       const last = (await client.query<{ version: number; at: number }>('SELECT version, at FROM state_versions ORDER BY version DESC LIMIT 1')).rows[0];
-      await client.query('COMMIT');
       return {
         version: last?.version ?? 0, at: last?.at ?? 0,
         entities: rows.map((r) => ({ kind: r.kind, id: r.id, tenant: r.tenant, version: r.version, data: JSON.parse(r.data) as EntityTypes[EntityKind] })),
       };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
 
   async latestVersion(): Promise<number> {
@@ -68,10 +60,8 @@ export class PostgresStateStore implements StateStore {
     return rows[0]?.v ?? 0;
   }
 
-  async commit(request: CommitRequest): Promise<VersionInfo> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+  commit(request: CommitRequest): Promise<VersionInfo> {
+    return inTransaction(this.pool, async (client) => {
       // Serializes commits across nodes (released at commit): the conflict check below then
       // compares with data no other transaction can change meanwhile.
       await client.query('SELECT pg_advisory_xact_lock($1)', [LOCK_STATE_VERSION]);
@@ -93,24 +83,15 @@ export class PostgresStateStore implements StateStore {
       }
       // Delivered to listeners when (and only if) this transaction commits.
       await client.query('SELECT pg_notify($1, $2)', [STATE_CHANNEL, String(version)]);
-      await client.query('COMMIT');
       return { version, at: request.now, actor: request.actor, summary: request.summary };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Consumers' tenants, from the store and from the change set itself. */
   private async tenantLookup(client: pg.PoolClient, changes: CommitRequest['changes']): Promise<StateMaps> {
-    const maps = emptyMaps();
-    if (!changes.some((c) => c.kind !== 'tenant' && c.kind !== 'consumer')) return maps;
-    const { rows } = await client.query<{ id: string; tenant: string; version: number; data: string }>("SELECT id, tenant, version, data FROM state_entities WHERE kind = 'consumer'");
-    for (const r of rows) maps.consumer.set(r.id, { kind: 'consumer', id: r.id, tenant: r.tenant, version: r.version, data: JSON.parse(r.data) });
-    for (const c of changes) if (c.kind === 'consumer' && c.after) maps.consumer.set(c.id, { kind: 'consumer', id: c.id, tenant: (c.after as EntityTypes['consumer']).tenant, version: 0, data: c.after as EntityTypes['consumer'] });
-    return maps;
+    if (!changes.some((c) => c.kind !== 'tenant' && c.kind !== 'consumer')) return emptyMaps();
+    const { rows } = await client.query<ConsumerRow>("SELECT id, tenant, version, data FROM state_entities WHERE kind = 'consumer'");
+    return consumerLookup(rows, changes);
   }
 
   async audit(filter: AuditFilter): Promise<AuditEntry[]> {
@@ -153,20 +134,12 @@ export class PostgresStateStore implements StateStore {
   }
 
   /** `--reset`: forgets the whole tenancy state (the next seed starts again at version 1). */
-  async reset(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+  reset(): Promise<void> {
+    return inTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [LOCK_STATE_VERSION]);
       await client.query('TRUNCATE state_entities, state_versions, state_changes, state_meta');
       await client.query('SELECT pg_notify($1, $2)', [STATE_CHANNEL, '0']);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async close(): Promise<void> {

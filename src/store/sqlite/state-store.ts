@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { EntityKind, EntityTypes, Stored } from '../../tenancy/model.ts';
-import { tenantOf, emptyMaps, type StateMaps } from '../../tenancy/state.ts';
-import { StateConflictError, type Actor, type AuditEntry, type AuditFilter, type CommitRequest, type StateStore, type VersionInfo } from '../state-store.ts';
+import { tenantOf, type StateMaps } from '../../tenancy/state.ts';
+import { consumerLookup, StateConflictError, type Actor, type ConsumerRow, type AuditEntry, type AuditFilter, type CommitRequest, type StateStore, type VersionInfo } from '../state-store.ts';
 
 // Tables of its own (created if missing) in the gateway's SQLite file, so `--data-dir` holds
 // everything and the call log's migrations stay untouched.
@@ -98,11 +98,8 @@ export class SqliteStateStore implements StateStore {
 
   /** Consumers' tenants, from the store and from the change set itself. */
   private tenantLookup(changes: CommitRequest['changes']): StateMaps {
-    const maps = emptyMaps();
-    const rows = this.db.prepare("SELECT id, tenant, version, data FROM state_entities WHERE kind = 'consumer'").all() as { id: string; tenant: string; version: number; data: string }[];
-    for (const r of rows) maps.consumer.set(r.id, { kind: 'consumer', id: r.id, tenant: r.tenant, version: r.version, data: JSON.parse(r.data) });
-    for (const c of changes) if (c.kind === 'consumer' && c.after) maps.consumer.set(c.id, { kind: 'consumer', id: c.id, tenant: (c.after as EntityTypes['consumer']).tenant, version: 0, data: c.after as EntityTypes['consumer'] });
-    return maps;
+    const rows = this.db.prepare("SELECT id, tenant, version, data FROM state_entities WHERE kind = 'consumer'").all() as unknown as ConsumerRow[];
+    return consumerLookup(rows, changes);
   }
 
   async audit(filter: AuditFilter): Promise<AuditEntry[]> {
