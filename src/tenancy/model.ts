@@ -6,6 +6,8 @@ import { apiKeyFields, isoTime } from '../credentials/key-fields.ts';
 // schemas validate the YAML seed and every admin payload, so both speak the same language.
 
 const ident = z.string().regex(/^[A-Za-z0-9_.:-]{1,80}$/, 'letters, digits, _ . : - (at most 80)');
+/** A UTC time of day; 24:00 only makes sense as a window's end but is harmless as a start. */
+const hhmm = z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a UTC time of day HH:MM from 00:00 to 24:00');
 const method = z.string().regex(/^[A-Z]+$/, 'an upper-case HTTP method such as GET');
 
 export const tenantEntity = z.strictObject({
@@ -77,7 +79,7 @@ export const conditionSchema = z.union([
   z.strictObject({ scope: z.string().min(1) }),
   /** A JWT claim (string, number or boolean, or an array holding one of them) equal to one of the values. */
   z.strictObject({ claim: z.string().min(1), equals: z.array(z.string()).min(1) }),
-  z.strictObject({ timeWindow: z.strictObject({ from: z.string().regex(/^\d\d:\d\d$/), to: z.string().regex(/^\d\d:\d\d$/), days: z.array(z.number().int().min(0).max(6)).optional() }) }),
+  z.strictObject({ timeWindow: z.strictObject({ from: hhmm, to: hhmm, days: z.array(z.number().int().min(0).max(6)).optional() }) }),
 ]);
 
 export const policyEntity = z.strictObject({
