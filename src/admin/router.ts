@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Gateway } from '../server/gateway.ts';
+import type { VaultAttachment } from '../vault/vault-attachment.ts';
 import type { AdminPrincipal } from './auth.ts';
 
 // One table drives both the admin API's routing and its OpenAPI document, so the document
@@ -8,6 +9,8 @@ import type { AdminPrincipal } from './auth.ts';
 export interface AdminDeps {
   readonly gateway: Gateway;
   readonly databaseFile: string;
+  /** The vault served or read by this process, once attached (GET /v1/vaults). */
+  readonly vaults: VaultAttachment;
 }
 
 export interface AdminCall {
