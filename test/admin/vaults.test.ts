@@ -122,6 +122,9 @@ describe('the vaults of the admin API', () => {
     assert.equal(bad.status, 400);
     assert.equal(bad.json.code, 'admin_invalid_request');
     assert.equal((await adm('/v1/vaults/nope', tokens.operator)).json.code, 'admin_not_found');
+    const malformed = await adm('/v1/vaults/%ZZ', tokens.operator);
+    assert.equal(malformed.status, 400, 'a malformed escape in the path is the caller\'s mistake, not a 500');
+    assert.equal(malformed.json.code, 'admin_invalid_request');
     const anon = await adm('/v1/vaults', null);
     assert.equal(anon.status, 401);
     assert.equal(anon.json.code, 'admin_unauthenticated');
