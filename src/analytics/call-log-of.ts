@@ -1,6 +1,7 @@
 import type { AdminCall } from '../admin/router.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 import type { Store } from '../store/store.ts';
+import { observabilityOf } from '../observability/start.ts';
 
 /**
  * The call log this node writes to, for an admin call: the shared store (every node's calls,
@@ -11,6 +12,9 @@ export async function withCallLog<T>(call: AdminCall, fn: (store: Store) => Prom
   await call.deps.gateway.writer.flush();
   const shared = call.deps.gateway.sharedStore;
   if (shared) return fn(shared);
+  // The admin listener's own handle: its queries run in a worker thread, not on the one serving requests.
+  const own = observabilityOf(call.deps.gateway)?.callLog;
+  if (own) return fn(own);
   const local = new SqliteStore(call.deps.databaseFile, { readOnly: true });
   try { return await fn(local); } finally { await local.close(); }
 }

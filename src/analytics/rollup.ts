@@ -19,10 +19,6 @@ export function ensureRollupTable(db: DatabaseSync): void {
   CREATE INDEX IF NOT EXISTS calls_rollup_bucket ON calls_rollup(bucket);`);
 }
 
-export function hasRollupTable(db: DatabaseSync): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'calls_rollup'").get() !== undefined;
-}
-
 /**
  * Rolls the calls that retention is about to delete into hourly rows, then deletes them, in
  * one transaction: a call is counted exactly once, in the log or in the rollup.

@@ -8,6 +8,7 @@ import { AdminError } from '../admin/http.ts';
 import type { Gateway } from '../server/gateway.ts';
 import type { Logger } from '../server/logger.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
+import type { Store } from '../store/store.ts';
 import { AlertEngine } from './alerts.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 
@@ -21,6 +22,8 @@ export interface Observability {
   readonly alerts: AlertEngine;
   /** The `node` label of every metric of this process. */
   readonly node: string;
+  /** The call log this node reads for analytics and alerts (its SQLite file's queries run off the serving thread). */
+  readonly callLog: Store;
   serveMetrics(principal: AdminPrincipal, res: ServerResponse, requestId: string): Promise<void>;
   close(): void;
 }
@@ -52,7 +55,7 @@ export function startObservability(gateway: Gateway, logger: Logger): Observabil
   const metrics = createGatewayMetrics(gateway);
   metrics.registry.setDefaultLabels({ node });
   // SQLite: a handle of our own on the node's file (the alert tables, the lease); PostgreSQL: the gateway's pool.
-  const local = gateway.sharedStore ? null : new SqliteStore(gateway.databaseFile);
+  const local = gateway.sharedStore ? null : new SqliteStore(gateway.databaseFile, { queriesOffThread: true });
   const store = gateway.sharedStore ?? local!;
   const notifications = new Counter({ name: 'pinpoint_alert_notifications_total', help: 'Alert notifications sent by this process, by status (firing, resolved).', labelNames: ['status'] as const, registers: [metrics.registry] });
   const deliveries = new Counter({ name: 'pinpoint_alert_webhook_deliveries_total', help: 'Alert webhook deliveries by outcome: delivered, or failed after its retries (or at once on a 4xx).', labelNames: ['outcome'] as const, registers: [metrics.registry] });
@@ -71,7 +74,7 @@ export function startObservability(gateway: Gateway, logger: Logger): Observabil
   });
   new Gauge({ name: 'pinpoint_alert_leader', help: '1 when this process is the one that evaluates alert rules and notifies (one per cluster).', registers: [metrics.registry], collect() { this.set(alerts.isLeader ? 1 : 0); } });
   const o: Observability = {
-    metrics, alerts, node,
+    metrics, alerts, node, callLog: store,
     async serveMetrics(principal, res, requestId) {
       assertGlobalReader(principal, 'Metrics');
       const body = await metrics.text();

@@ -6,6 +6,7 @@ import { getConfigVersion, latestConfigVersion, recordConfigVersion, type Config
 import { openDatabase } from './database.ts';
 import { SqliteAlertState } from './alert-state.ts';
 import { SqliteCallLogReader } from './call-log-reader.ts';
+import { inlineQueries, WorkerQueries, type QueryRunner } from './query-runner.ts';
 import type { AlertStateStore } from '../alert-state.ts';
 import type { CallLogReader } from '../call-log-reader.ts';
 
@@ -16,11 +17,14 @@ export class SqliteStore implements Store {
   private calls: CallLogStore | null = null;
   private alertState: SqliteAlertState | null = null;
   readonly log: CallLogReader;
+  private readonly queries: QueryRunner;
 
-  constructor(file: string, options: { readOnly?: boolean } = {}) {
+  /** queriesOffThread: the analytics' reads (log) run in a worker thread; set by a serving process. */
+  constructor(file: string, options: { readOnly?: boolean; queriesOffThread?: boolean } = {}) {
     this.location = { kind: 'sqlite', file };
     this.db = openDatabase(file, options);
-    this.log = new SqliteCallLogReader(this.db);
+    this.queries = options.queriesOffThread ? new WorkerQueries(file) : inlineQueries(this.db);
+    this.log = new SqliteCallLogReader(this.queries);
   }
 
   // Lazy: creating its tables needs a writable file, and read-only handles (CLI) never use it.
@@ -60,5 +64,5 @@ export class SqliteStore implements Store {
     this.db.exec(`BEGIN IMMEDIATE; DELETE FROM calls; DELETE FROM config_versions; DELETE FROM log_stats; ${optional} COMMIT`);
   }
 
-  async close(): Promise<void> { this.db.close(); }
+  async close(): Promise<void> { await this.queries.close(); this.db.close(); }
 }
