@@ -1,5 +1,5 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
-import { CONSUMER_SQL, CREDENTIAL_SQL, TENANT_SQL } from './caller.ts';
+import { CONSUMER_SQL, CREDENTIAL_SQL, OTHER_TENANT, TENANT_SQL } from './caller.ts';
 import { hasRollupTable, ROLLUP_BUCKET_MS } from './rollup.ts';
 
 // Time series and top offenders over the call log (SQLite), together with the hourly
@@ -26,6 +26,19 @@ export interface Scope {
   readonly refusedOnly?: boolean;
   readonly route?: string | undefined;
   readonly code?: string | undefined;
+}
+
+const identityDimensions: ReadonlySet<Dimension> = new Set(['consumer', 'tenant', 'credential']);
+
+/**
+ * The grouping column. A tenant admin sees the calls to its APIs, also by other tenants'
+ * callers, but not who those callers are: their consumer, tenant and key read as one label.
+ */
+function column(s: Scope, by: Dimension, rollup: boolean): { sql: string; params: SQLInputValue[] } {
+  const col = rollup ? rollupColumn[by] : rawColumn[by];
+  if (!s.tenant || !identityDimensions.has(by)) return { sql: col, params: [] };
+  const tenant = rollup ? 'tenant_id' : rawColumn.tenant;
+  return { sql: `CASE WHEN ${tenant} IS NULL OR ${tenant} = ? THEN ${col} ELSE ? END`, params: [s.tenant.id, OTHER_TENANT] };
 }
 
 /** The WHERE clause for raw calls (a) and rollups (b), with its parameters. */
@@ -56,10 +69,12 @@ export interface SeriesPoint {
 export function timeSeries(db: DatabaseSync, scope: Scope, bucketMs: number, by: Dimension): SeriesPoint[] {
   const rows: { b: number; k: string | number | null; n: number; refused: number }[] = [];
   const raw = where(scope, false);
-  rows.push(...(db.prepare(`SELECT (ts / ${bucketMs}) * ${bucketMs} AS b, ${rawColumn[by]} AS k, COUNT(*) AS n, SUM(status >= 400) AS refused FROM calls WHERE ${raw.sql} GROUP BY b, k`).all(...raw.params) as typeof rows));
+  const rawCol = column(scope, by, false);
+  rows.push(...(db.prepare(`SELECT (ts / ${bucketMs}) * ${bucketMs} AS b, ${rawCol.sql} AS k, COUNT(*) AS n, SUM(status >= 400) AS refused FROM calls WHERE ${raw.sql} GROUP BY b, k`).all(...rawCol.params, ...raw.params) as typeof rows));
   if (hasRollupTable(db)) {
     const r = where(scope, true);
-    rows.push(...(db.prepare(`SELECT (bucket / ${bucketMs}) * ${bucketMs} AS b, ${rollupColumn[by]} AS k, SUM(n) AS n, SUM(CASE WHEN status >= 400 THEN n ELSE 0 END) AS refused FROM calls_rollup WHERE ${r.sql} GROUP BY b, k`).all(...r.params) as typeof rows));
+    const rCol = column(scope, by, true);
+    rows.push(...(db.prepare(`SELECT (bucket / ${bucketMs}) * ${bucketMs} AS b, ${rCol.sql} AS k, SUM(n) AS n, SUM(CASE WHEN status >= 400 THEN n ELSE 0 END) AS refused FROM calls_rollup WHERE ${r.sql} GROUP BY b, k`).all(...rCol.params, ...r.params) as typeof rows));
   }
   const points = new Map<number, { t: number; total: number; refused: number; by: Record<string, number> }>();
   const first = Math.floor(scope.from / bucketMs) * bucketMs;
@@ -88,10 +103,12 @@ export interface Offender {
 export function topOffenders(db: DatabaseSync, scope: Scope, by: Dimension, limit: number): Offender[] {
   const rows: { k: string | number | null; code: string | null; n: number; refused: number }[] = [];
   const raw = where(scope, false);
-  rows.push(...(db.prepare(`SELECT ${rawColumn[by]} AS k, code, COUNT(*) AS n, SUM(status >= 400) AS refused FROM calls WHERE ${raw.sql} GROUP BY k, code`).all(...raw.params) as typeof rows));
+  const rawCol = column(scope, by, false);
+  rows.push(...(db.prepare(`SELECT ${rawCol.sql} AS k, code, COUNT(*) AS n, SUM(status >= 400) AS refused FROM calls WHERE ${raw.sql} GROUP BY k, code`).all(...rawCol.params, ...raw.params) as typeof rows));
   if (hasRollupTable(db)) {
     const r = where(scope, true);
-    rows.push(...(db.prepare(`SELECT ${rollupColumn[by]} AS k, code, SUM(n) AS n, SUM(CASE WHEN status >= 400 THEN n ELSE 0 END) AS refused FROM calls_rollup WHERE ${r.sql} GROUP BY k, code`).all(...r.params) as typeof rows));
+    const rCol = column(scope, by, true);
+    rows.push(...(db.prepare(`SELECT ${rCol.sql} AS k, code, SUM(n) AS n, SUM(CASE WHEN status >= 400 THEN n ELSE 0 END) AS refused FROM calls_rollup WHERE ${r.sql} GROUP BY k, code`).all(...rCol.params, ...r.params) as typeof rows));
   }
   const acc = new Map<string, { key: string; refused: number; total: number; codes: Record<string, number> }>();
   for (const row of rows) {
