@@ -17,6 +17,8 @@ import { observabilityRoutes } from '../observability/routes.ts';
 import { usageRoutes } from './usage.ts';
 import { consoleAssets } from '../console/static.ts';
 import { portalRoutes } from '../console/portal-routes.ts';
+import { VaultAttachment } from '../vault/vault-attachment.ts';
+import { vaultRoutes } from './vaults.ts';
 
 // The admin API: its own listener (never the data plane's port), its own credentials.
 
@@ -27,6 +29,8 @@ export interface AdminServerOptions {
   readonly port: number;
   readonly host?: string | undefined;
   readonly logger: Logger;
+  /** The process's vault, attachable after start; without it GET /v1/vaults lists none. */
+  readonly vaults?: VaultAttachment | undefined;
 }
 
 export interface AdminServer {
@@ -48,6 +52,7 @@ export function adminRouteTable(): AdminRoute[] {
     ...observeRoutes(),
     ...observabilityRoutes(),
     ...usageRoutes(),
+    ...vaultRoutes(),
     ...portalRoutes(),
   ];
 }
@@ -58,7 +63,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const openapi = JSON.stringify(openApiDocument(table));
   const tokens = indexTokens(options.tokens);
   const console_ = consoleAssets();
-  const deps = { gateway: options.gateway, databaseFile: options.databaseFile };
+  const deps = { gateway: options.gateway, databaseFile: options.databaseFile, vaults: options.vaults ?? new VaultAttachment() };
   // Metrics and alerting live with the admin listener: /metrics is served here (docs/observability.md).
   const observability = startObservability(options.gateway, options.logger);
   const server = createServer((req, res) => {
