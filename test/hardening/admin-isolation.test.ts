@@ -4,6 +4,8 @@ import { adminRouteTable, startAdminServer, type AdminServer } from '../../src/a
 import { demoKeys } from '../../src/demo/demo-keys.ts';
 import { demoAdminTokens, demoTenancyKeys } from '../../src/demo/demo-tenancy.ts';
 import { silentLogger } from '../../src/server/logger.ts';
+import { VaultAttachment } from '../../src/vault/vault-attachment.ts';
+import { app, settingsFor, startTestVault, TENANT, type TestVault } from '../vault/support.ts';
 import { call, type Answer } from '../support/harness.ts';
 import { startDemoGateway, type DemoUnderTest } from './support.ts';
 
@@ -24,7 +26,7 @@ const operator = demoAdminTokens.operator;
  * one of them leaks. Not counted: the path and route id of a request acme's own app sent to
  * `/globex/inventory` (route `globex-inventory`), which are acme's caller's own data.
  */
-const GLOBEX_MARKERS: readonly RegExp[] = [/(?<![\w/-])globex(?![\w-])/i, /(?<![\w/-])inventory(?![\w-])/i, /globex-reader/i, /key_globex/i, /pk_globe/i, /inventory-readers/i];
+const GLOBEX_MARKERS: readonly RegExp[] = [/(?<![\w/-])globex(?![\w-])/i, /(?<![\w/-])inventory(?![\w-])/i, /globex-reader/i, /key_globex/i, /pk_globe/i, /inventory-readers/i, /globex-vault/i, /inventory-db/i];
 
 /** Ids made during setup (a globex resource owner, logged request ids). */
 const made = { globexRequest: '', globexOnAcmeRequest: '', acmeOnGlobexRequest: '', acmeRequest: '' };
@@ -145,6 +147,9 @@ const expectations: Record<string, Expectation> = {
   'GET /v1/stats/changes': { acme: [clean('/v1/stats/changes?from=0&minRefusals=1&factor=1'), clean('/v1/stats/changes?route=globex-inventory&from=0&minRefusals=1&factor=1')] },
   'GET /v1/access-review': { acme: [clean('/v1/access-review?unusedDays=0&expiringDays=3650')] },
   'GET /v1/usage': { acme: [clean('/v1/usage?period=all&by=tenant,consumer,key,model'), notFound('GET', '/v1/usage?tenant=globex'), clean('/v1/usage?period=all&consumer=globex-reader&by=consumer')] },
+  // Vaults: acme's admin reads only vaults whose adminTenant is acme (the test attaches three).
+  'GET /v1/vaults': { acme: [clean('/v1/vaults')] },
+  'GET /v1/vaults/{name}': { acme: [notFound('GET', '/v1/vaults/globex-vault'), notFound('GET', '/v1/vaults/globex-vault?audit=500'), notFound('GET', '/v1/vaults/shared-vault'), clean('/v1/vaults/acme-vault?audit=500')] },
   'GET /v1/reasons': { acme: [clean('/v1/reasons')] },
   'GET /v1/catalogue': { acme: [clean('/v1/catalogue')] },
   'GET /v1/catalogue/{id}': { acme: [notFound('GET', '/v1/catalogue/inventory'), clean('/v1/catalogue/orders')] },
@@ -153,6 +158,7 @@ const expectations: Record<string, Expectation> = {
 
 let demo: DemoUnderTest;
 let admin: AdminServer;
+let vault: TestVault;
 const adm = (token: string, method: string, path: string, body?: unknown): Promise<Answer> => call(`${admin.url}${path}`, {
   method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
   ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -161,7 +167,19 @@ const gw = (path: string, key: string, init: RequestInit = {}) => call(`${demo.t
 
 before(async () => {
   demo = await startDemoGateway();
-  admin = await startAdminServer({ gateway: demo.t.gateway, databaseFile: demo.t.databaseFile, tokens: demo.t.gateway.current().raw.admin!.tokens, port: 0, logger: silentLogger });
+  // A vault per admin tenant and one of nobody's, with a secret each, attached to the admin API.
+  const vaultApp = app('iso-app');
+  vault = await startTestVault(settingsFor([vaultApp], ['acme-vault', 'globex-vault', 'shared-vault'].map((name) => ({
+    name, tenant: TENANT, ...(name === 'shared-vault' ? {} : { adminTenant: name.split('-')[0] }), accessPolicies: [{ objectId: vaultApp.objectId, secrets: ['get'] }],
+  }))));
+  const attrs = { enabled: true, nbf: null, exp: null, contentType: null, tags: null };
+  vault.vault.store.setSecret('globex-vault', 'inventory-db-password', 'a'.repeat(32), 'globex only', attrs, Math.floor(Date.now() / 1000));
+  vault.vault.store.setSecret('acme-vault', 'orders-db-password', 'b'.repeat(32), 'acme only', attrs, Math.floor(Date.now() / 1000));
+  const vaults = new VaultAttachment();
+  vaults.attach({ settings: vault.vault.current, store: vault.vault.store, audit: vault.vault.audit });
+  admin = await startAdminServer({ gateway: demo.t.gateway, databaseFile: demo.t.databaseFile, tokens: demo.t.gateway.current().raw.admin!.tokens, port: 0, logger: silentLogger, vaults });
+  const listed = await adm(operator, 'GET', '/v1/vaults');
+  assert.equal((listed.json.items as unknown[]).length, 3, 'the operator sees the three vaults');
   // A globex resource owner, so that every kind of entity exists on the globex side.
   assert.equal((await adm(operator, 'POST', '/v1/resource-owners', { id: 'inventory:1', tenant: 'globex', owner: 'globex-reader' })).status, 201);
   // Traffic of both tenants, also across: the log, stats, usage and explain have globex in them.
@@ -180,7 +198,7 @@ before(async () => {
   for (let i = 0; i < 3; i++) await gw('/globex/inventory', demoTenancyKeys.globexReader);
   await demo.t.gateway.writer.flush();
 });
-after(async () => { await admin.close(); await demo.close(); });
+after(async () => { await admin.close(); await demo.close(); await vault.close(); });
 
 const keyOf = (method: string, path: string) => `${method} ${path}`;
 
@@ -257,4 +275,11 @@ test('the auditor is refused every write of the admin API, and nothing changes',
   assert.equal((await adm(operator, 'GET', '/v1/status')).json.stateVersion, before, 'no auditor call changed anything');
   const trail = await adm(operator, 'GET', '/v1/audit?limit=1000');
   assert.ok(!(trail.json.items as { actor: { role: string } }[]).some((e) => e.actor.role === 'auditor'), 'no change in the trail is the auditor\'s');
+});
+
+test('the acme tenant admin\'s vault views are not empty: acme-vault and its secret, nothing else', async () => {
+  const list = await adm(acme, 'GET', '/v1/vaults');
+  assert.deepEqual((list.json.items as { name: string }[]).map((v) => v.name), ['acme-vault']);
+  const one = await adm(acme, 'GET', '/v1/vaults/acme-vault');
+  assert.deepEqual((one.json.item as { secretList: { name: string }[] }).secretList.map((x) => x.name), ['orders-db-password']);
 });
