@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OTHER_TENANT, tenantOf } from '../analytics/caller.ts';
 import { explainTrace, versionsForExplain } from '../explain/explain.ts';
 import { redecidable, redecide, tenancyFindings } from '../explain/tenancy.ts';
 import type { TraceRecord } from '../log/trace.ts';
@@ -51,6 +52,24 @@ const flip = z.object({
 function traceVisible(p: AdminPrincipal, t: TraceRecord, apiTenant: (routeId: string | null) => string | null): boolean {
   if (p.role !== 'tenant-admin') return true;
   return t.identity?.tenantId === p.tenant || apiTenant(t.routeId) === p.tenant;
+}
+
+/** A tenant admin looking at a call to its API by another tenant's caller: the identity is not its to see. */
+function foreignCaller(p: AdminPrincipal, t: TraceRecord): boolean {
+  if (p.role !== 'tenant-admin') return false;
+  const tenant = tenantOf(t);
+  return tenant !== null && tenant !== p.tenant;
+}
+
+/** A tenant admin's own caller on another tenant's route: the call is its app's, the API is not its. */
+function foreignApi(call: AdminCall, t: TraceRecord): boolean {
+  if (call.principal.role !== 'tenant-admin') return false;
+  const tenant = apiTenantOf(call)(t.routeId);
+  return tenant !== null && tenant !== call.principal.tenant;
+}
+
+function callerShown(p: AdminPrincipal, t: TraceRecord): { consumer: string | null; tenant: string | null } {
+  return foreignCaller(p, t) ? { consumer: OTHER_TENANT, tenant: OTHER_TENANT } : { consumer: t.identity?.consumerId ?? null, tenant: t.identity?.tenantId ?? null };
 }
 
 function withDb<T>(call: AdminCall, fn: (db: ReturnType<typeof openDatabase>) => T): T {
@@ -118,7 +137,7 @@ export function observeRoutes(): AdminRoute[] {
         const traces = await recent(call, Math.min(limit * 5, 5000));
         const items = traces.filter((t) => traceVisible(call.principal, t, visible) && (code === null || t.code === code)).slice(0, limit).map((t) => ({
           requestId: t.requestId, ts: t.ts, method: t.method, path: t.path, status: t.status, code: t.code, routeId: t.routeId,
-          consumer: t.identity?.consumerId ?? null, tenant: t.identity?.tenantId ?? null, configVersion: t.configVersion, stateVersion: t.stateVersion ?? null,
+          ...callerShown(call.principal, t), configVersion: t.configVersion, stateVersion: t.stateVersion ?? null,
         }));
         return { status: 200, body: { items } };
       },
@@ -129,7 +148,9 @@ export function observeRoutes(): AdminRoute[] {
       async handle(call) {
         await call.deps.gateway.writer.flush();
         const x = await explainLogged(call, call.params.requestId!);
-        if (!x || !traceVisible(call.principal, x.trace, apiTenantOf(call))) throw new AdminError('admin_not_found', `No logged request ${call.params.requestId}.`);
+        // The checks' evidence names the caller's key, consumer and tenant and the route's API and
+        // its tenant: a tenant admin is explained only calls wholly its own (operators see all).
+        if (!x || !traceVisible(call.principal, x.trace, apiTenantOf(call)) || foreignCaller(call.principal, x.trace) || foreignApi(call, x.trace)) throw new AdminError('admin_not_found', `No logged request ${call.params.requestId}.`);
         const extra = await tenancyFindings(call.deps.gateway.tenancy.store, x.trace, routePath(call, x.trace.routeId));
         return { status: 200, body: { summary: x.summary, code: x.trace.code, status: x.trace.status, configVersion: x.trace.configVersion, stateVersion: x.trace.stateVersion ?? null, findings: [...x.findings, ...extra], checks: x.trace.checks } };
       },
@@ -150,6 +171,8 @@ export function observeRoutes(): AdminRoute[] {
           }
           const data = validate(entitySchemas[c.kind] as z.ZodType<Record<string, unknown>>, c.data, ['changes', i, 'data']);
           const existing = (state[c.kind] as Map<string, Stored>).get(data.id as string);
+          // As POST answers for a taken id: naming the owner's tenant would say whose it is.
+          if (existing && !canRead(call.principal, existing.tenant)) throw new AdminError('admin_conflict', `${c.kind} ${existing.id} already exists.`, [{ path: `/changes/${i}/data/id`, message: 'already taken' }]);
           if (typeof data.tenant === 'string') assertCanWrite(call.principal, data.tenant);
           if (existing) assertCanWrite(call.principal, existing.tenant);
           return { kind: c.kind, id: data.id as string, before: existing?.data ?? null, after: data as never };
@@ -166,7 +189,7 @@ export function observeRoutes(): AdminRoute[] {
           const at = Date.now();
           const a = redecide(t, now, path, at);
           const b = redecide(t, proposed, path, at);
-          if (a.allowed !== b.allowed || a.code !== b.code) flips.push({ requestId: t.requestId, method: t.method, path: t.path, consumer: t.identity?.consumerId ?? null, now: a, proposed: b });
+          if (a.allowed !== b.allowed || a.code !== b.code) flips.push({ requestId: t.requestId, method: t.method, path: t.path, consumer: callerShown(call.principal, t).consumer, now: a, proposed: b });
         }
         return { status: 200, body: { stateVersion: now.stateVersion, evaluated: traces.length, flips } };
       },

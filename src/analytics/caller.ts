@@ -17,3 +17,9 @@ function denyEvidence(t: TraceRecord, field: string): string | null {
 export const consumerOf = (t: TraceRecord): string | null => t.identity?.consumerId ?? denyEvidence(t, 'consumer');
 export const tenantOf = (t: TraceRecord): string | null => t.identity?.tenantId ?? denyEvidence(t, 'tenant');
 export const credentialOf = (t: TraceRecord): string | null => t.identity?.credentialId ?? denyEvidence(t, 'key_id');
+
+/**
+ * What a tenant admin sees in place of a caller of another tenant (a globex key calling acme's
+ * API): the call is acme's to see, the identity is globex's and stays hidden.
+ */
+export const OTHER_TENANT = '(another tenant)';

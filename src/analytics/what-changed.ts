@@ -57,8 +57,11 @@ export async function findJumps(store: JumpSource, state: StateStore, scope: Sco
     if (v.stateVersion !== null && (!before || before.stateVersion !== v.stateVersion)) {
       const info = await state.version(v.stateVersion);
       if (info) {
-        const entries = (await state.audit({ afterVersion: v.stateVersion - 1, limit: 50 })).filter((e) => e.version === v.stateVersion);
-        stateChange = { ...info, changes: entries.map((e) => `${e.action} ${e.kind} ${e.id} (tenant ${e.tenant})`) };
+        const all = (await state.audit({ afterVersion: v.stateVersion - 1, limit: 50 })).filter((e) => e.version === v.stateVersion);
+        // A tenant admin sees its own tenant's part of the change; another tenant's change is named as such, not described.
+        const entries = scope.tenant ? all.filter((e) => e.tenant === scope.tenant!.id) : all;
+        const summary = entries.length < all.length ? 'a change to entities of another tenant' + (entries.length ? ' (and of yours, listed)' : '') : info.summary;
+        stateChange = { ...info, summary, changes: entries.map((e) => `${e.action} ${e.kind} ${e.id} (tenant ${e.tenant})`) };
       }
     }
     const routes = byRoute.find((r) => r.t === p.t)?.by ?? {};

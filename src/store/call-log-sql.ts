@@ -1,3 +1,4 @@
+import { OTHER_TENANT } from '../analytics/caller.ts';
 import { ROLLUP_BUCKET_MS } from '../analytics/rollup.ts';
 import type { AlertQuery, Dimension, Scope } from './call-log-reader.ts';
 
@@ -43,6 +44,20 @@ const rollupColumn: Record<Dimension, string> = {
   reason: 'code', route: 'route_id', consumer: 'consumer_id', tenant: 'tenant_id', clientIp: 'client_ip', status: 'status', credential: 'CAST(NULL AS TEXT)',
 };
 
+const identityDimensions: ReadonlySet<Dimension> = new Set(['consumer', 'tenant', 'credential']);
+
+/**
+ * The grouping column. A tenant admin sees the calls to its APIs, also by other tenants'
+ * callers, but not who those callers are: their consumer, tenant and key read as one label.
+ * Adds its parameters first: it comes before the WHERE clause in the text.
+ */
+function groupColumnOf(d: SqlDialect, p: Params, s: Scope, by: Dimension, rollup: boolean): string {
+  const col = rollup ? rollupColumn[by] : rawColumn(d)[by];
+  if (!s.tenant || !identityDimensions.has(by)) return col;
+  const tenant = rollup ? 'tenant_id' : d.tenant;
+  return `CASE WHEN ${tenant} IS NULL OR ${tenant} = ${p.add(s.tenant.id)} THEN ${col} ELSE ${p.add(OTHER_TENANT)} END`;
+}
+
 function where(d: SqlDialect, p: Params, s: Scope, rollup: boolean): string {
   const ts = rollup ? 'bucket' : 'ts';
   const parts = [`${ts} >= ${p.add(rollup ? Math.floor(s.from / ROLLUP_BUCKET_MS) * ROLLUP_BUCKET_MS : ms(s.from))}`, `${ts} < ${p.add(ms(s.to))}`];
@@ -61,14 +76,14 @@ export function seriesQueries(d: SqlDialect, s: Scope, bucketMs: number, by: Dim
   const b = Math.max(1, Math.round(bucketMs));
   const p = new Params(d);
   const out: Query[] = [{
-    sql: `SELECT (ts / ${b}) * ${b} AS b, ${rawColumn(d)[by]} AS k, COUNT(*) AS n, COUNT(*) FILTER (WHERE status >= 400) AS refused
+    sql: `SELECT (ts / ${b}) * ${b} AS b, ${groupColumnOf(d, p, s, by, false)} AS k, COUNT(*) AS n, COUNT(*) FILTER (WHERE status >= 400) AS refused
       FROM calls WHERE ${where(d, p, s, false)} GROUP BY 1, 2`,
     params: p.values,
   }];
   if (withRollup) {
     const r = new Params(d);
     out.push({
-      sql: `SELECT (bucket / ${b}) * ${b} AS b, ${rollupColumn[by]} AS k, ${d.sumInt('n')} AS n, COALESCE(${d.sumInt('CASE WHEN status >= 400 THEN n ELSE 0 END')}, 0) AS refused
+      sql: `SELECT (bucket / ${b}) * ${b} AS b, ${groupColumnOf(d, r, s, by, true)} AS k, ${d.sumInt('n')} AS n, COALESCE(${d.sumInt('CASE WHEN status >= 400 THEN n ELSE 0 END')}, 0) AS refused
         FROM calls_rollup WHERE ${where(d, r, s, true)} GROUP BY 1, 2`,
       params: r.values,
     });
@@ -79,13 +94,13 @@ export function seriesQueries(d: SqlDialect, s: Scope, bucketMs: number, by: Dim
 export function offenderQueries(d: SqlDialect, s: Scope, by: Dimension, withRollup: boolean): Query[] {
   const p = new Params(d);
   const out: Query[] = [{
-    sql: `SELECT ${rawColumn(d)[by]} AS k, code, COUNT(*) AS n, COUNT(*) FILTER (WHERE status >= 400) AS refused FROM calls WHERE ${where(d, p, s, false)} GROUP BY 1, 2`,
+    sql: `SELECT ${groupColumnOf(d, p, s, by, false)} AS k, code, COUNT(*) AS n, COUNT(*) FILTER (WHERE status >= 400) AS refused FROM calls WHERE ${where(d, p, s, false)} GROUP BY 1, 2`,
     params: p.values,
   }];
   if (withRollup) {
     const r = new Params(d);
     out.push({
-      sql: `SELECT ${rollupColumn[by]} AS k, code, ${d.sumInt('n')} AS n, COALESCE(${d.sumInt('CASE WHEN status >= 400 THEN n ELSE 0 END')}, 0) AS refused
+      sql: `SELECT ${groupColumnOf(d, r, s, by, true)} AS k, code, ${d.sumInt('n')} AS n, COALESCE(${d.sumInt('CASE WHEN status >= 400 THEN n ELSE 0 END')}, 0) AS refused
         FROM calls_rollup WHERE ${where(d, r, s, true)} GROUP BY 1, 2`,
       params: r.values,
     });

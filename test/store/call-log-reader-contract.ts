@@ -62,6 +62,20 @@ export function callLogReaderContract(name: string, factory: StoreFactory): void
       assert.equal(await total({ id: 't9', routes: ['orders'] }), 5, 'by route');
     });
 
+    test('a tenant scope shows other tenants\' callers of its routes as "(another tenant)", never by name', async (t) => {
+      const s = await factory.fresh(t);
+      await s.insertBatch(rows(callLog));
+      const t2 = { ...scope, tenant: { id: 't2', routes: ['orders'] } };
+      for (const [by, own] of [['consumer', 'c3'], ['tenant', 't2'], ['credential', 'k3']] as const) {
+        assert.deepEqual((await timeSeries(s.log, t2, 2 * MIN, by)).map((p) => p.by), [{ [own]: 2, '(another tenant)': 3 }], by);
+      }
+      assert.deepEqual(await topOffenders(s.log, t2, 'consumer', 10), [
+        { key: 'c3', refused: 2, total: 2, codes: { credential_expired: 2 } },
+        { key: '(another tenant)', refused: 1, total: 3, codes: { insufficient_scope: 1 } },
+      ]);
+      assert.deepEqual((await timeSeries(s.log, t2, 2 * MIN, 'route')).map((p) => p.by), [{ orders: 5 }], 'other dimensions are unchanged');
+    });
+
     test('top offenders rank who is refused most, with their reasons', async (t) => {
       const s = await factory.fresh(t);
       await s.insertBatch(rows(callLog));
