@@ -31,6 +31,8 @@ const auditEntry = z.object({
 const traceSummary = z.object({
   requestId: z.string(), ts: z.number(), method: z.string(), path: z.string(), status: z.number().int(), code: z.string().nullable(),
   routeId: z.string().nullable(), consumer: z.string().nullable(), tenant: z.string().nullable(), configVersion: z.number().int(), stateVersion: z.number().int().nullable(),
+  /** Whether GET /v1/explain answers this caller for it (a tenant admin: only calls wholly its tenant's). */
+  explainable: z.boolean(),
 });
 
 const dryRunRequest = z.strictObject({
@@ -66,6 +68,10 @@ function foreignApi(call: AdminCall, t: TraceRecord): boolean {
   if (call.principal.role !== 'tenant-admin') return false;
   const tenant = apiTenantOf(call)(t.routeId);
   return tenant !== null && tenant !== call.principal.tenant;
+}
+
+function explainableBy(call: AdminCall, t: TraceRecord): boolean {
+  return !foreignCaller(call.principal, t) && !foreignApi(call, t);
 }
 
 function callerShown(p: AdminPrincipal, t: TraceRecord): { consumer: string | null; tenant: string | null } {
@@ -138,6 +144,7 @@ export function observeRoutes(): AdminRoute[] {
         const items = traces.filter((t) => traceVisible(call.principal, t, visible) && (code === null || t.code === code)).slice(0, limit).map((t) => ({
           requestId: t.requestId, ts: t.ts, method: t.method, path: t.path, status: t.status, code: t.code, routeId: t.routeId,
           ...callerShown(call.principal, t), configVersion: t.configVersion, stateVersion: t.stateVersion ?? null,
+          explainable: explainableBy(call, t),
         }));
         return { status: 200, body: { items } };
       },
@@ -150,7 +157,7 @@ export function observeRoutes(): AdminRoute[] {
         const x = await explainLogged(call, call.params.requestId!);
         // The checks' evidence names the caller's key, consumer and tenant and the route's API and
         // its tenant: a tenant admin is explained only calls wholly its own (operators see all).
-        if (!x || !traceVisible(call.principal, x.trace, apiTenantOf(call)) || foreignCaller(call.principal, x.trace) || foreignApi(call, x.trace)) throw new AdminError('admin_not_found', `No logged request ${call.params.requestId}.`);
+        if (!x || !traceVisible(call.principal, x.trace, apiTenantOf(call)) || !explainableBy(call, x.trace)) throw new AdminError('admin_not_found', `No logged request ${call.params.requestId}.`);
         const extra = await tenancyFindings(call.deps.gateway.tenancy.store, x.trace, routePath(call, x.trace.routeId));
         return { status: 200, body: { summary: x.summary, code: x.trace.code, status: x.trace.status, configVersion: x.trace.configVersion, stateVersion: x.trace.stateVersion ?? null, findings: [...x.findings, ...extra], checks: x.trace.checks } };
       },

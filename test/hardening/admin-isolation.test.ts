@@ -283,3 +283,15 @@ test('the acme tenant admin\'s vault views are not empty: acme-vault and its sec
   const one = await adm(acme, 'GET', '/v1/vaults/acme-vault');
   assert.deepEqual((one.json.item as { secretList: { name: string }[] }).secretList.map((x) => x.name), ['orders-db-password']);
 });
+
+test('the acme tenant admin\'s log marks which calls it may explain, and each mark matches what explain answers', async () => {
+  const items = (await adm(acme, 'GET', '/v1/logs?limit=1000')).json.items as { requestId: string; explainable: boolean }[];
+  const mark = (id: string) => items.find((i) => i.requestId === id)?.explainable;
+  assert.equal(mark(made.acmeRequest), true, 'its own call');
+  assert.equal(mark(made.globexOnAcmeRequest), false, 'a globex caller on acme\'s API');
+  assert.equal(mark(made.acmeOnGlobexRequest), false, 'its caller on globex\'s route');
+  for (const i of items.slice(0, 40)) {
+    const x = await adm(acme, 'GET', `/v1/explain/${i.requestId}`);
+    assert.equal(x.status, i.explainable ? 200 : 404, `${i.requestId}: marked ${i.explainable}, explain answered ${x.status}`);
+  }
+});

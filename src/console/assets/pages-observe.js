@@ -20,7 +20,7 @@ export async function refusedPage(query) {
       const fresh = items.filter((i) => i.status >= 400 && !seen.has(i.requestId)).reverse();
       for (const i of fresh) {
         seen.add(i.requestId);
-        tbody.prepend(h('tr', { 'data-request': i.requestId }, [time(i.ts), requestLink(i.requestId), `${i.method} ${i.path}`, statusBadge(i.status, i.code), i.consumer ?? '—', i.tenant ?? '—'].map((c) => h('td', {}, c))));
+        tbody.prepend(h('tr', { 'data-request': i.requestId }, [time(i.ts), i.explainable ? requestLink(i.requestId) : h('span', { title: 'A call involving another tenant: its trace is not yours to open.' }, i.requestId), `${i.method} ${i.path}`, statusBadge(i.status, i.code), i.consumer ?? '—', i.tenant ?? '—'].map((c) => h('td', {}, c))));
       }
       while (tbody.children.length > 200) tbody.lastChild.remove();
       state.textContent = `Polling every 2 s; ${seen.size} refusals shown; last poll ${time(Date.now())}.`;
@@ -57,7 +57,7 @@ export function traceView(x) {
 async function compareWithSuccess(req, x, out) {
   out.replaceChildren(h('p', { role: 'status' }, 'Looking for a success on the same route and method…'));
   const { items } = await api('GET', '/v1/logs?limit=1000');
-  const ok = items.find((i) => i.routeId === req.routeId && i.method === req.method && i.status < 400);
+  const ok = items.find((i) => i.explainable && i.routeId === req.routeId && i.method === req.method && i.status < 400);
   if (!ok) { out.replaceChildren(notice('info', `No allowed ${req.method} on route ${req.routeId ?? '(none)'} in the last 1000 requests.`)); return; }
   const y = await api('GET', `/v1/explain/${encodeURIComponent(ok.requestId)}`);
   const ids = [...new Set([...x.checks.map((c) => c.id), ...y.checks.map((c) => c.id)])];
