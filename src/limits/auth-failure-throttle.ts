@@ -91,7 +91,12 @@ export class AuthFailureThrottle {
     const client = clientKey(ip);
     const e = this.clients.get(client);
     let out: AuthThrottled | null = null;
-    if (e && e.lockedUntil > now) out = this.throttled('client', client, e.lockedUntil, now, this.settings.maxFailures);
+    if (e && e.lockedUntil > now) {
+      // A locked client that keeps trying is the most recently seen: the LRU cap must not free it.
+      this.clients.delete(client);
+      this.clients.set(client, e);
+      out = this.throttled('client', client, e.lockedUntil, now, this.settings.maxFailures);
+    }
     // During a global lock, a client that proved a credential within the window keeps working:
     // a distributed guesser then locks out only unproven clients, not the admins at work.
     else if (this.globalLockedUntil > now && !(e && now - e.lastSuccessAt < this.windowMs)) {
