@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Gateway } from '../server/gateway.ts';
 import type { AdminPrincipal } from './auth.ts';
+import { AdminError } from './http.ts';
 
 // One table drives both the admin API's routing and its OpenAPI document, so the document
 // cannot describe an endpoint that does not exist (and the tests check the answers against it).
@@ -59,7 +60,12 @@ export function matchRoute(routes: readonly CompiledAdminRoute[], method: string
     if (!m) continue;
     if (r.method !== method) { allow.push(r.method); continue; }
     const params: Record<string, string> = {};
-    r.names.forEach((n, i) => { params[n] = decodeURIComponent(m[i + 1]!); });
+    for (const [i, n] of r.names.entries()) {
+      // Bad percent-encoding (%zz, a cut UTF-8 sequence) is the caller's error, not a URIError for the 500 handler.
+      try { params[n] = decodeURIComponent(m[i + 1]!); } catch {
+        throw new AdminError('admin_invalid_request', `The path segment for {${n}} is not valid percent-encoding.`, [{ path: `/params/${n}`, message: 'invalid percent-encoding' }]);
+      }
+    }
     return { kind: 'found', route: r, params };
   }
   return allow.length ? { kind: 'method', allow } : { kind: 'none' };

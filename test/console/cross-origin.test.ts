@@ -87,7 +87,7 @@ describe('a page on another origin, in Chromium', () => {
     for (const { label, base } of origins()) {
       const page = await browser.newPage();
       await page.goto(`${base}/fetch`);
-      await page.waitForFunction(() => (document.getElementById('out')?.textContent ?? '') !== '', null, { timeout: 15000 });
+      await page.locator('#out').filter({ hasText: /\S/ }).waitFor({ timeout: 15000 });
       const results = JSON.parse(await page.locator('#out').textContent() ?? '{}') as Record<string, string>;
       assert.equal(results.bearer, 'blocked TypeError', `${label}: ${JSON.stringify(results)}`);
       // An opaque answer: the page cannot read it, and the listener refused it (logged below).
