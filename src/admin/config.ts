@@ -19,7 +19,7 @@ export const adminSchema = z.strictObject({
   /** Default: the gateway's port + 1. */
   port: z.number().int().min(0).max(65535).optional(),
   tokens: z.array(adminTokenSchema).default([]),
-  /** Brute-force protection of admin tokens (docs/admin.md#brute-force-protection). */
+  /** Brute-force protection of admin tokens (docs/admin.md#protection-against-csrf-and-brute-force). */
   authThrottle: authThrottleSchema(adminAuthThrottleDefaults),
   /** Public origins (scheme://host[:port]) of a proxy in front of the console; the listener's own are always trusted. */
   trustedOrigins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin: scheme://host[:port], no path')).default([]),
