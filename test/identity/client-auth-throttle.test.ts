@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { after, before, test } from 'node:test';
 import { SignJWT, generateKeyPair } from 'jose';
 import { app, httpsRequest, sdkClient, settingsFor, startTestVault, TENANT, type TestVault } from '../vault/support.ts';
@@ -12,9 +14,11 @@ import { app, httpsRequest, sdkClient, settingsFor, startTestVault, TENANT, type
 const a = app('throttled-app');
 const windowSeconds = 4;
 let t: TestVault;
+const logs: Record<string, unknown>[] = [];
 before(async () => {
   const base = settingsFor([a], [{ name: 'demo', tenant: TENANT, accessPolicies: [{ objectId: a.objectId, secrets: ['get', 'set'] }] }]) as Record<string, unknown>;
-  t = await startTestVault({ ...base, tokenService: { tenants: [TENANT], clientAuthThrottle: { maxFailures: 3, windowSeconds, globalMaxFailures: 1000, maxTrackedClients: 100 } } });
+  t = await startTestVault({ ...base, tokenService: { tenants: [TENANT], clientAuthThrottle: { maxFailures: 3, windowSeconds, globalMaxFailures: 1000, maxTrackedClients: 100 } } },
+    { logger: pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { logs.push(JSON.parse(String(chunk)) as Record<string, unknown>); cb(); } })) });
 });
 after(async () => { await t.close(); });
 
@@ -50,12 +54,16 @@ test('after 3 wrong client secrets the right one gets 429 temporarily_unavailabl
   assert.equal(typeof later.json.access_token, 'string');
 });
 
-test('the audit log records the refused attempts as 429 temporarily_unavailable, never with a secret', () => {
+test('the lock is logged once as a warning with the client address; the audit log records the refused attempts as 429 temporarily_unavailable, never with a secret', () => {
+  const locked = logs.filter((l) => l.event === 'token_client_auth_locked');
+  assert.equal(locked.length, 1, JSON.stringify(locked));
+  assert.equal(locked[0]!.client, '127.0.0.1');
+  assert.equal(locked[0]!.level, 40);
   const lines = readFileSync(join(t.dir, 'vault-audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   const tokenLines = lines.filter((l) => l.operation === 'TokenRequest');
   assert.ok(tokenLines.filter((l) => l.status === 401 && l.reason === 'invalid_client').length >= 3);
   assert.ok(tokenLines.some((l) => l.status === 429 && l.reason === 'temporarily_unavailable' && l.result === 'denied'));
-  const all = JSON.stringify(lines);
+  const all = JSON.stringify(lines) + JSON.stringify(logs);
   assert.ok(!all.includes(a.secret) && !all.includes('guess-0'));
 });
 
