@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Gateway } from '../server/gateway.ts';
+import type { VaultAttachment } from '../vault/vault-attachment.ts';
 import type { AdminPrincipal } from './auth.ts';
 import { AdminError } from './http.ts';
 
@@ -9,6 +10,8 @@ import { AdminError } from './http.ts';
 export interface AdminDeps {
   readonly gateway: Gateway;
   readonly databaseFile: string;
+  /** The vault served or read by this process, once attached (GET /v1/vaults). */
+  readonly vaults: VaultAttachment;
 }
 
 export interface AdminCall {
@@ -53,6 +56,13 @@ export function compileRoutes(routes: readonly AdminRoute[]): CompiledAdminRoute
 
 export type Match = { kind: 'found'; route: CompiledAdminRoute; params: Record<string, string> } | { kind: 'method'; allow: string[] } | { kind: 'none' };
 
+/** A malformed escape (`%ZZ`) is the caller's mistake: a 400 problem, not a URIError turned 500. */
+function decodePathParam(name: string, raw: string): string {
+  try { return decodeURIComponent(raw); } catch {
+    throw new AdminError('admin_invalid_request', `The path parameter ${name} is not valid percent-encoding: ${raw.slice(0, 100)}`, [{ path: `/path/${name}`, message: 'invalid percent-encoding' }]);
+  }
+}
+
 export function matchRoute(routes: readonly CompiledAdminRoute[], method: string, path: string): Match {
   const allow: string[] = [];
   for (const r of routes) {
@@ -60,12 +70,7 @@ export function matchRoute(routes: readonly CompiledAdminRoute[], method: string
     if (!m) continue;
     if (r.method !== method) { allow.push(r.method); continue; }
     const params: Record<string, string> = {};
-    for (const [i, n] of r.names.entries()) {
-      // Bad percent-encoding (%zz, a cut UTF-8 sequence) is the caller's error, not a URIError for the 500 handler.
-      try { params[n] = decodeURIComponent(m[i + 1]!); } catch {
-        throw new AdminError('admin_invalid_request', `The path segment for {${n}} is not valid percent-encoding.`, [{ path: `/params/${n}`, message: 'invalid percent-encoding' }]);
-      }
-    }
+    r.names.forEach((n, i) => { params[n] = decodePathParam(n, m[i + 1]!); });
     return { kind: 'found', route: r, params };
   }
   return allow.length ? { kind: 'method', allow } : { kind: 'none' };

@@ -20,6 +20,8 @@ import { observabilityRoutes } from '../observability/routes.ts';
 import { usageRoutes } from './usage.ts';
 import { consoleAssets } from '../console/static.ts';
 import { portalRoutes } from '../console/portal-routes.ts';
+import { VaultAttachment } from '../vault/vault-attachment.ts';
+import { vaultRoutes } from './vaults.ts';
 
 // The admin API: its own listener (never the data plane's port), its own credentials.
 
@@ -34,6 +36,8 @@ export interface AdminServerOptions {
   readonly authThrottle?: AuthThrottleSettings | undefined;
   /** Public origins of a proxy in front of the console, besides the listener's own. */
   readonly trustedOrigins?: readonly string[] | undefined;
+  /** The process's vault, attachable after start; without it GET /v1/vaults lists none. */
+  readonly vaults?: VaultAttachment | undefined;
 }
 
 export interface AdminServer {
@@ -56,6 +60,7 @@ export function adminRouteTable(): AdminRoute[] {
     ...observeRoutes(),
     ...observabilityRoutes(),
     ...usageRoutes(),
+    ...vaultRoutes(),
     ...portalRoutes(),
   ];
 }
@@ -71,7 +76,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   // Known once listening (port 0 picks one); no request is served before.
   let origins: ReadonlySet<string> = new Set();
   const console_ = consoleAssets();
-  const deps = { gateway: options.gateway, databaseFile: options.databaseFile };
+  const deps = { gateway: options.gateway, databaseFile: options.databaseFile, vaults: options.vaults ?? new VaultAttachment() };
   // Metrics and alerting live with the admin listener: /metrics is served here (docs/observability.md).
   const observability = startObservability(options.gateway, options.logger);
   const server = createServer((req, res) => {

@@ -19,6 +19,9 @@ const usageAnswer = z.object({
   from: z.string(), to: z.string(), groupBy: z.array(z.enum(usageDimensions as [UsageDimension, ...UsageDimension[]])),
   tenant: z.string().nullable(), items: z.array(usageLine),
   total: usageLine.omit({ group: true }),
+  /** The routes served by the AI gateway in the live config (empty: no AI routes, nothing to report). */
+  aiRoutes: z.array(z.string()),
+  models: z.array(z.string()),
 });
 
 const END_OF_TIME = 8.64e15;
@@ -29,6 +32,13 @@ function timeParam(call: AdminCall, name: string): number | null {
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw new AdminError('admin_invalid_request', `${name}: "${v}" is not an ISO date or time (e.g. 2026-11-01 or 2026-11-01T12:00:00Z).`, [{ path: `/query/${name}`, message: 'an ISO date or time' }]);
   return t;
+}
+
+/** So a reader (the console) can tell "no usage yet" from "no AI gateway configured". */
+function aiSetup(call: AdminCall): { aiRoutes: string[]; models: string[] } {
+  const config = call.deps.gateway.current();
+  if (!config.ai) return { aiRoutes: [], models: [] };
+  return { aiRoutes: config.routes.filter((r) => r.ai).map((r) => r.id), models: Object.keys(config.raw.ai?.models ?? {}) };
 }
 
 function report(call: AdminCall) {
@@ -56,7 +66,7 @@ function report(call: AdminCall) {
     const { group: _g, ...total } = all ?? { group: {}, requests: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, costNanoUsd: 0 };
     return {
       from: new Date(from).toISOString(), to: to >= END_OF_TIME ? 'now' : new Date(to).toISOString(), groupBy: by as UsageDimension[],
-      tenant: tenant ?? null, items, total,
+      tenant: tenant ?? null, items, total, ...aiSetup(call),
     };
   } finally {
     db.close();

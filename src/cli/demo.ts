@@ -10,6 +10,7 @@ import { resetShared } from '../cluster/node-resources.ts';
 import { isWorkerProcess, runWorkers, workerNumber } from '../cluster/workers.ts';
 import { describeLocation } from '../store/store.ts';
 import { VaultSecretSource } from '../vault/secret-source.ts';
+import { VaultAttachment } from '../vault/vault-attachment.ts';
 
 export const demoUsage = `pinpoint demo [--port N] [--data-dir DIR] [--reset] [--admin-port N] [--store postgresql://HOST/DB] [--redis redis://HOST:PORT] [--workers N]
   The 403 playground: the gateway on PORT (8080), its admin API on PORT+1, its echo upstream on PORT+2, the vault (HTTPS) on PORT+443.
@@ -75,8 +76,12 @@ export async function demoCommand(argv: string[]): Promise<number> {
     return null;
   });
   if (!demoVault) { echo.server.close(); await gateway.close(); await node.close(); return 1; }
-  vaultSource.attach({ settings: demoVault.vault.current, store: demoVault.vault.store, audit: demoVault.vault.audit });
-  const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), portOption(values['admin-port']) ?? (port === 0 ? 0 : port + 1));
+  const vaultReader = { settings: demoVault.vault.current, store: demoVault.vault.store, audit: demoVault.vault.audit };
+  vaultSource.attach(vaultReader);
+  // The admin API's read-only vault pages (GET /v1/vaults) read the same settings, store and audit.
+  const vaults = new VaultAttachment();
+  vaults.attach(vaultReader);
+  const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), portOption(values['admin-port']) ?? (port === 0 ? 0 : port + 1), vaults);
   const v = demoVault.vault.url;
   const g = gateway.url;
   if (workerNumber() <= 1) process.stdout.write([

@@ -10,6 +10,7 @@ import { describeLocation } from '../store/store.ts';
 import { isWorkerProcess, runWorkers } from '../cluster/workers.ts';
 import { storeLocation, StoreUrlError } from '../store/open-store.ts';
 import { openServeVault } from './serve-vault.ts';
+import { VaultAttachment } from '../vault/vault-attachment.ts';
 
 export const serveUsage = `pinpoint serve --config FILE [--data-dir DIR] [--port N] [--host ADDR]
                [--store postgresql://HOST/DB | FILE] [--redis redis://HOST:PORT] [--workers N] [--join]
@@ -44,7 +45,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
   });
   if (!gateway) { await vault?.reader.close(); node.counters?.close(); await node.close(); return 1; }
   node.attach(gateway);
-  const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'));
+  const vaults = new VaultAttachment();
+  if (vault) vaults.attach(vault.reader);
+  const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), undefined, vaults);
   runUntilSignalled(gateway, logger, resolve(values.config), async () => { await admin?.close(); await vault?.reader.close(); await node.close(); });
   return 0;
 }

@@ -4,12 +4,12 @@ import { aiSchema } from '../ai/ai-schema.ts';
 import { adminSchema } from '../admin/config.ts';
 import { tenancySeedSections } from '../tenancy/model.ts';
 import { alertsSchema } from '../observability/alert-schema.ts';
+import { apiKeyFields } from '../credentials/key-fields.ts';
 
 // The declarative configuration, validated at the edge. Inside the gateway only the
 // compiled form (config/compile.ts) is used; nothing here is read per request.
 
 const durationSeconds = z.number().int().positive();
-const isoTime = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
 const methodName = z.string().regex(/^[A-Z]+$/, 'an upper-case HTTP method such as GET or POST');
 const httpUrl = z.url({ protocol: /^https?$/ });
 
@@ -45,18 +45,7 @@ export const upstreamSchema = z.strictObject({
 
 export const apiKeySchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a key id of letters, digits, _ . - (at most 64)'),
-  /** sha256 of the whole key, hex: the gateway never stores the key itself. */
-  hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits> (see `pinpoint key hash`)'),
-  /** The key's public beginning, for recognizing a key in logs without storing it. */
-  prefix: z.string().max(16).optional(),
-  scopes: z.array(z.string().min(1)).default([]),
-  roles: z.array(z.string().min(1)).default([]),
-  notBefore: isoTime.optional(),
-  expiresAt: isoTime.optional(),
-  revokedAt: isoTime.optional(),
-  revokedReason: z.string().optional(),
-  /** Set on the old key of a rotation: explain then names the key that replaces it. */
-  replacedBy: z.string().optional(),
+  ...apiKeyFields,
 });
 
 export const consumerSchema = z.strictObject({

@@ -13,6 +13,8 @@ export interface RequestInput {
   readonly peerIp: string;
   readonly now: number;
   readonly dryRun: boolean;
+  /** "1.1" asks for a Host header (RFC 9112 3.2); absent for simulate and HTTP/1.0. */
+  readonly httpVersion?: string | undefined;
   /** simulate --as-ip: pretend the client came from here. */
   readonly clientIpOverride?: string | undefined;
 }
@@ -39,6 +41,11 @@ export function routeRequest(config: CompiledConfig, input: RequestInput): Routi
       ? ['path_ambiguous' as const, `The path is ambiguous: ${normalized.problem}.`]
       : ['request_malformed' as const, `The path is not acceptable: ${normalized.problem}.`];
     return { kind: 'refused', code, evidence: { problem: normalized.problem, raw_path: rawShown }, detail, path: rawShown, client, query };
+  }
+  // Node would answer this itself with a bare 400 that no log sees (requireHostHeader is off
+  // in the listener), so the refusal is ours: a code, a request id and a line in the call log.
+  if (input.httpVersion === '1.1' && input.headers.host === undefined) {
+    return { kind: 'refused', code: 'request_malformed', evidence: { missing_header: 'host', http_version: '1.1' }, detail: 'An HTTP/1.1 request must carry a Host header (RFC 9112 section 3.2).', path: normalized.path, client, query };
   }
   const match = config.table.match(method, normalized.segments, input.headers.host, input.headers);
   if (match.kind === 'not_found') {

@@ -89,15 +89,26 @@ export function failedCondition(conditions: readonly Condition[], caller: Caller
     } else {
       const d = new Date(caller.now);
       const minutes = d.getUTCHours() * 60 + d.getUTCMinutes();
-      const [fh, fm] = c.timeWindow.from.split(':').map(Number) as [number, number];
-      const [th, tm] = c.timeWindow.to.split(':').map(Number) as [number, number];
-      const from = fh * 60 + fm;
-      const to = th * 60 + tm;
+      const from = minuteOfDay(c.timeWindow.from);
+      const to = minuteOfDay(c.timeWindow.to);
       const inside = from <= to ? minutes >= from && minutes < to : minutes >= from || minutes < to;
       if (!inside || (c.timeWindow.days && !c.timeWindow.days.includes(d.getUTCDay()))) return `outside the time window ${c.timeWindow.from}-${c.timeWindow.to} UTC${c.timeWindow.days ? ` on days ${c.timeWindow.days.join(',')}` : ''}`;
     }
   }
   return null;
+}
+
+// "HH:MM" -> minutes since midnight, parsed once per distinct string: policies are evaluated
+// per request, and a handful of window bounds serve them all.
+const minutesCache = new Map<string, number>();
+function minuteOfDay(hhmm: string): number {
+  let m = minutesCache.get(hhmm);
+  if (m === undefined) {
+    const [h, min] = hhmm.split(':').map(Number) as [number, number];
+    m = h * 60 + min;
+    if (minutesCache.size < 4096) minutesCache.set(hhmm, m);
+  }
+  return m;
 }
 
 export type OwnershipDecision =

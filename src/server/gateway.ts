@@ -157,6 +157,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // header and silently drops the others; joined, a repeated credential is visible and
     // refused as malformed instead of half-read.
     joinDuplicateHeaders: true,
+    // A request without Host is refused by routeRequest, with a reason code and a log record.
+    requireHostHeader: false,
   }, (req, res) => serve(req, res));
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     try {
@@ -297,7 +299,7 @@ function handleRequest(config: CompiledConfig, writer: CallLogWriter, req: Incom
   const requestId = newRequestId();
   const method = req.method ?? 'GET';
   const peerIp = canonicalIp(req.socket.remoteAddress ?? '0.0.0.0');
-  const routing = routeRequest(config, { requestId, method, url: req.url ?? '/', headers: req.headers, peerIp, now, dryRun: false });
+  const routing = routeRequest(config, { requestId, method, url: req.url ?? '/', headers: req.headers, peerIp, now, dryRun: false, httpVersion: req.httpVersion });
   const base: Base = { config, writer, req, res, requestId, started, now, method, query: routing.query, peerIp, client: routing.client };
   if (routing.kind === 'refused') {
     refuse(base, null, routing.path, routing.code, routing.evidence, routing.detail, [], 'router', routing.headers);

@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import { apiKeyFields, isoTime } from '../credentials/key-fields.ts';
 
 // The tenancy model: tenants, their consumers (apps) and keys, the APIs they publish, who is
 // subscribed to what, who may do what (access policies) and who owns which resource. These
 // schemas validate the YAML seed and every admin payload, so both speak the same language.
 
 const ident = z.string().regex(/^[A-Za-z0-9_.:-]{1,80}$/, 'letters, digits, _ . : - (at most 80)');
-const isoTime = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
+/** A UTC time of day; 24:00 only makes sense as a window's end but is harmless as a start. */
+const hhmm = z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a UTC time of day HH:MM from 00:00 to 24:00');
 const method = z.string().regex(/^[A-Z]+$/, 'an upper-case HTTP method such as GET');
 
 export const tenantEntity = z.strictObject({
@@ -27,16 +29,7 @@ export const consumerEntity = z.strictObject({
 export const keyEntity = z.strictObject({
   id: ident,
   consumer: ident,
-  /** sha256 of the whole key: the plain key is shown once at creation and never stored. */
-  hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>'),
-  prefix: z.string().max(16).optional(),
-  scopes: z.array(z.string().min(1)).default([]),
-  roles: z.array(z.string().min(1)).default([]),
-  notBefore: isoTime.optional(),
-  expiresAt: isoTime.optional(),
-  revokedAt: isoTime.optional(),
-  revokedReason: z.string().max(500).optional(),
-  replacedBy: z.string().optional(),
+  ...apiKeyFields,
 });
 
 export const apiStatus = z.enum(['draft', 'published', 'deprecated', 'retired']);
@@ -86,7 +79,7 @@ export const conditionSchema = z.union([
   z.strictObject({ scope: z.string().min(1) }),
   /** A JWT claim (string, number or boolean, or an array holding one of them) equal to one of the values. */
   z.strictObject({ claim: z.string().min(1), equals: z.array(z.string()).min(1) }),
-  z.strictObject({ timeWindow: z.strictObject({ from: z.string().regex(/^\d\d:\d\d$/), to: z.string().regex(/^\d\d:\d\d$/), days: z.array(z.number().int().min(0).max(6)).optional() }) }),
+  z.strictObject({ timeWindow: z.strictObject({ from: hhmm, to: hhmm, days: z.array(z.number().int().min(0).max(6)).optional() }) }),
 ]);
 
 export const policyEntity = z.strictObject({

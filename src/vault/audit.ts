@@ -18,12 +18,18 @@ export interface VaultAuditRecord {
   readonly policyVersion: number;
 }
 
+/** How many records the log keeps in memory for the admin API's "recent audit" view. */
+export const RECENT_AUDIT_RECORDS = 500;
+
 /**
  * Appends audit records as JSON lines through a stream: the request thread never waits on
- * the disk, and the stream's own buffering batches the writes.
+ * the disk, and the stream's own buffering batches the writes. The last records are also
+ * kept in a small ring, so the admin API can show them without re-reading a file that may
+ * not be flushed yet.
  */
 export class VaultAuditLog {
   private readonly stream: WriteStream;
+  private readonly ring: (VaultAuditRecord | undefined)[] = new Array<VaultAuditRecord | undefined>(RECENT_AUDIT_RECORDS);
   written = 0;
 
   constructor(file: string) {
@@ -33,7 +39,19 @@ export class VaultAuditLog {
 
   write(record: VaultAuditRecord): void {
     this.stream.write(JSON.stringify(record) + '\n');
+    this.ring[this.written % RECENT_AUDIT_RECORDS] = record;
     this.written++;
+  }
+
+  /** The newest records first (at most RECENT_AUDIT_RECORDS since this process opened the log), optionally of one vault. */
+  recent(limit: number, vault?: string): VaultAuditRecord[] {
+    const out: VaultAuditRecord[] = [];
+    const oldest = Math.max(0, this.written - RECENT_AUDIT_RECORDS);
+    for (let i = this.written - 1; i >= oldest && out.length < limit; i--) {
+      const r = this.ring[i % RECENT_AUDIT_RECORDS]!;
+      if (vault === undefined || r.vault === vault) out.push(r);
+    }
+    return out;
   }
 
   close(): Promise<void> {

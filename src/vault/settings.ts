@@ -43,6 +43,12 @@ export const accessPolicySchema = z.strictObject({
 export const vaultSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{1,22}[a-z0-9])$/, 'a vault name is 3-24 lower-case letters, digits and dashes'),
   tenant: z.string().min(1),
+  /**
+   * The Pinpoint tenant (of the admin API) that owns this vault: its tenant admins may read
+   * the vault's settings in the admin API and console. Without it only operators and
+   * auditors see the vault. (`tenant` above is the token service's directory tenant.)
+   */
+  adminTenant: z.string().min(1).optional(),
   /** Extra host names (besides <name>.vault.localhost) that address this vault. */
   hosts: z.array(z.string()).default([]),
   softDeleteRetentionDays: z.number().int().min(7).max(90).default(90),

@@ -28,6 +28,14 @@ export interface DeletedSecret {
   readonly purgeAt: number;
 }
 
+export interface SecretInventoryEntry {
+  readonly latest: SecretVersion;
+  readonly versions: number;
+  /** Set when the name is soft-deleted (epoch seconds). */
+  readonly deletedAt: number | null;
+  readonly purgeAt: number | null;
+}
+
 export interface BackupVersion extends SecretVersion {
   readonly value: string;
 }
@@ -171,6 +179,18 @@ export class VaultStore {
     const row = (version ? this.stmt.liveVersion!.get(vault, name, version) : this.stmt.liveLatest!.get(vault, name)) as VersionRow | undefined;
     if (!row) return null;
     return { version: toVersion(row), value: () => this.sealer.open(Buffer.from(row.sealed!), this.context(vault, row.name, row.version)).toString('utf8') };
+  }
+
+  /**
+   * Every secret name of a vault with its version count and latest version's attributes,
+   * live and soft-deleted, for the admin API. Never reads a sealed value.
+   */
+  inventory(vault: string): SecretInventoryEntry[] {
+    const rows = this.db.prepare(`SELECT ${COLS}, n.deleted_at, n.purge_at,
+        (SELECT COUNT(*) FROM secret_versions c WHERE c.vault = v.vault AND c.name = v.name) AS versions
+      FROM secret_versions v JOIN secret_names n ON n.vault = v.vault AND n.name = v.name
+      WHERE v.vault = ? AND ${LATEST} ORDER BY v.name COLLATE NOCASE`).all(vault) as unknown as (VersionRow & { deleted_at: number | null; purge_at: number | null; versions: number })[];
+    return rows.map((r) => ({ latest: toVersion(r), versions: r.versions, deletedAt: r.deleted_at, purgeAt: r.purge_at }));
   }
 
   listSecrets(vault: string, after: string, limit: number): SecretVersion[] {

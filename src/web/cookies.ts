@@ -2,20 +2,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 /** The named cookie from a Cookie header (RFC 6265 5.4 syntax); the first copy wins, as in browsers' order. */
 export function readCookie(headers: IncomingHttpHeaders, name: string): string | null {
-  const raw = headers.cookie;
-  if (!raw) return null;
-  for (const pair of raw.split(/;\s*/)) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) continue;
-    if (pair.slice(0, eq).trim() !== name) continue;
-    let v = pair.slice(eq + 1).trim();
-    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-    return v;
-  }
+  for (const [n, v] of allCookies(headers)) if (n === name) return v;
   return null;
 }
 
-/** All cookies as name -> value, for the WAF (which inspects each cookie as one part). */
+/** All cookies as [name, value] in header order, quotes around a value removed (RFC 6265 cookie-value). */
 export function allCookies(headers: IncomingHttpHeaders): [string, string][] {
   const raw = headers.cookie;
   if (!raw) return [];
@@ -23,7 +14,9 @@ export function allCookies(headers: IncomingHttpHeaders): [string, string][] {
   for (const pair of raw.split(/;\s*/)) {
     const eq = pair.indexOf('=');
     if (eq <= 0) continue;
-    out.push([pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()]);
+    let v = pair.slice(eq + 1).trim();
+    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    out.push([pair.slice(0, eq).trim(), v]);
   }
   return out;
 }

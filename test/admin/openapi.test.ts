@@ -59,6 +59,9 @@ test('real answers of every resource match the documented schemas', async () => 
     ['GET', '/v1/logs', '/v1/logs', tokens.auditor],
     ['POST', '/v1/dry-run', '/v1/dry-run', tokens.acme, { changes: [{ op: 'delete', kind: 'policy', id: 'buyers' }], last: 50 }],
     ['DELETE', '/v1/consumers/oa-app', '/v1/consumers/{id}', tokens.acme],
+    // No vault runs beside this admin listener: an empty list and a 404, both documented.
+    ['GET', '/v1/vaults', '/v1/vaults', tokens.auditor],
+    ['GET', '/v1/vaults/demo', '/v1/vaults/{name}', tokens.operator],
     // Refusals are documented too.
     ['GET', '/v1/consumers', '/v1/consumers', null],
     ['POST', '/v1/policies', '/v1/policies', tokens.acme, { id: 'x' }],

@@ -5,6 +5,7 @@ import { startAdminServer, type AdminServer } from '../../src/admin/server.ts';
 import { hashApiKey } from '../../src/credentials/directory.ts';
 import { silentLogger } from '../../src/server/logger.ts';
 import { call, keyEntry, startTestGateway, type Answer, type TestGateway } from '../support/harness.ts';
+import { startTenancyEnv, tokens as tenancyTokens } from './support.ts';
 
 // AI usage and cost on the admin API: real chat calls by two tenants' apps through the
 // gateway (the built-in demo-echo provider: one token per word), then GET /v1/usage with
@@ -101,4 +102,17 @@ test('the OpenAPI document describes GET /v1/usage and the real answer matches i
   const validate = ajv.compile(op.responses['200']!.content['application/json']!.schema);
   const answer = JSON.parse((await usage(T.acme, '?by=tenant,consumer,key,model,provider,day')).text) as unknown;
   assert.ok(validate(answer), ajv.errorsText(validate.errors));
+});
+
+test('the usage answer names the live AI routes and models, and both are empty on a gateway without an ai section', async () => {
+  const a = JSON.parse((await usage(T.operator)).text) as { aiRoutes: string[]; models: string[] };
+  assert.deepEqual([a.aiRoutes, a.models], [['ai-chat'], ['echo']]);
+  const env = await startTenancyEnv();
+  try {
+    const none = await env.adm('GET', '/v1/usage', tenancyTokens.operator);
+    assert.equal(none.status, 200);
+    assert.deepEqual([none.json.aiRoutes, none.json.models, none.json.items], [[], [], []]);
+  } finally {
+    await env.close();
+  }
 });

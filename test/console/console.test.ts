@@ -12,6 +12,121 @@ after(async () => { await env?.close(); });
 
 const get = (path: string, key: string) => fetch(env.gateway + path, { headers: { 'x-api-key': key } });
 
+const post = (path: string, key: string, body: unknown) => fetch(env.gateway + path, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const mainText = async (page: import('playwright-core').Page) => await page.locator('main').textContent() ?? '';
+
+// First in the file: the burst below is then the only traffic, so "what changed" sees a jump from zero.
+describe('the console\'s charts, access review, vaults and AI usage', () => {
+  test('the overview draws requests and refusals over the last hour with a data table, a "what changed" marker and top offenders', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await get('/api/orders', 'pk_demo_writer')).status, 200);
+    for (let i = 0; i < 12; i++) assert.equal((await post('/api/orders', 'pk_demo_reader', { item: 'book' })).status, 403);
+    const { page, errors } = await watchedPage(env);
+    await signIn(page, env.admin, 'adm_demo_operator');
+    const chart = page.getByRole('figure').filter({ hasText: 'Requests: allowed and refused' });
+    await chart.waitFor();
+    const sum = async (sel: string) => (await chart.locator(sel).evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value'))))).reduce((a, b) => a + b, 0);
+    assert.ok(await sum('rect.s1') >= 12, 'the refused series counts the burst');
+    assert.ok(await sum('rect.s0') >= 3, 'the allowed series counts the successes');
+    assert.match(await chart.locator('.legend').textContent() ?? '', /allowed \(solid\).*refused \(hatch\)/);
+    await chart.getByText(/^Data table/).click();
+    assert.match(await chart.locator('table').textContent() ?? '', /UTC\s*\d+\s*1[2-9]/);
+    const byReason = page.getByRole('figure').filter({ hasText: 'Refusals by reason code' }).first();
+    assert.match(await byReason.locator('.legend').textContent() ?? '', /insufficient_scope/);
+    assert.ok(await chart.locator('g.marker').count() >= 1, 'a jump is marked on the chart');
+    const change = page.locator('ol.changes li').first();
+    assert.match(await change.textContent() ?? '', /▼1 .*insufficient_scope.*Preceded by/s);
+    const offenders = page.locator('table', { has: page.locator('caption', { hasText: 'By consumer' }) });
+    await offenders.getByRole('link', { name: 'acme-reader' }).waitFor();
+    await page.getByRole('link', { name: 'last 6h' }).click();
+    await page.waitForURL(/#\/\?range=6h$/);
+    await page.getByRole('link', { name: 'last 6h', exact: true }).and(page.locator('[aria-current="page"]')).waitFor();
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the access review page shows findings with their advice and links to the policy they are about', async () => {
+    const { page, errors } = await watchedPage(env);
+    await signIn(page, env.admin, 'adm_demo_auditor');
+    await page.getByRole('link', { name: 'Access review' }).click();
+    await page.getByRole('heading', { name: 'Access review' }).waitFor();
+    await page.getByRole('heading', { name: /^Unused keys \([1-9]\d*\)$/ }).waitFor();
+    assert.match(await page.locator('tr', { hasText: 'key_globex_reader' }).first().textContent() ?? '', /never used in the log window/);
+    const link = page.getByRole('link', { name: 'inventory-readers' });
+    await link.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Policy inventory-readers' }).waitFor();
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the vault pages show each app\'s permissions and the locked vault\'s firewall, never a secret value', async () => {
+    const { page, errors } = await watchedPage(env);
+    await signIn(page, env.admin, 'adm_demo_operator');
+    await page.goto(`${env.admin}/#/vaults`);
+    await page.getByRole('heading', { name: 'Vaults' }).waitFor();
+    assert.match(await page.locator('tr', { hasText: 'locked.vault.localhost' }).textContent() ?? '', /denies all but 10\.0\.0\.0\/8/);
+    const locked = page.getByRole('link', { name: 'locked', exact: true });
+    await locked.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Vault locked' }).waitFor();
+    assert.equal(new URL(page.url()).hash, '#/vaults/locked');
+    assert.match(await mainText(page), /Default action\s*Deny\s*Allowed networks\s*10\.0\.0\.0\/8/);
+    await page.goto(`${env.admin}/#/vaults/demo`);
+    await page.getByRole('heading', { name: 'Vault demo' }).waitFor();
+    const readonly = await page.locator('tr', { hasText: 'demo-readonly' }).textContent() ?? '';
+    assert.match(readonly, /get, list$/);
+    assert.match(await page.locator('tr', { hasText: 'greeting' }).textContent() ?? '', /greeting\s*1\s*yes\s*text\/plain/);
+    assert.ok(!(await page.content()).includes('hello from pinpoint'), 'the secret value is not on the page');
+    await page.getByRole('heading', { name: 'Recent audit' }).waitFor();
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a tenant admin is told no vault is visible to it', async () => {
+    const { page, errors } = await watchedPage(env);
+    await signIn(page, env.admin, 'adm_demo_acme');
+    await page.goto(`${env.admin}/#/vaults`);
+    await page.getByText(/No vault is visible to you/).waitFor();
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the AI usage page shows tokens and cost by consumer and model after a chat call', async () => {
+    const chat = await fetch(`${env.gateway}/v1/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer pk_demo_writer', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'demo-echo', messages: [{ role: 'user', content: 'count these four words' }] }) });
+    assert.equal(chat.status, 200, await chat.text());
+    const { page, errors } = await watchedPage(env);
+    await signIn(page, env.admin, 'adm_demo_operator');
+    await page.getByRole('link', { name: 'AI usage' }).click();
+    await page.getByRole('heading', { name: 'AI usage and cost' }).waitFor();
+    const row = page.locator('table', { has: page.locator('caption', { hasText: 'Usage by consumer and model' }) }).locator('tr', { hasText: 'acme-writer' });
+    const cells = await row.locator('td').allTextContents();
+    assert.equal(cells[1], 'demo-echo');
+    assert.ok(Number(cells[2]) >= 1 && Number(cells[5]) >= 8, cells.join(' | '));
+    assert.match(cells[6] ?? '', /^\$0\.\d{6}$/);
+    assert.match(await mainText(page), /By provider and model/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('every page fits a 1280 px laptop screen without horizontal scrolling', async () => {
+    const { page, errors } = await watchedPage(env);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await signIn(page, env.admin, 'adm_demo_operator');
+    const pages: [string, string][] = [['#/', 'Overview'], ['#/refused', 'Refused requests (live)'], ['#/tenants', 'Tenants'], ['#/apps', 'Apps and keys'], ['#/apps/acme-writer', 'App acme-writer'],
+      ['#/subscriptions', 'Subscriptions'], ['#/policies', 'Access policies'], ['#/policies/orders-apps', 'Policy orders-apps'], ['#/access-review', 'Access review'], ['#/vaults', 'Vaults'],
+      ['#/vaults/demo', 'Vault demo'], ['#/usage', 'AI usage and cost'], ['#/portal/orders', 'Acme orders v1']];
+    for (const [hash, heading] of pages) {
+      await page.goto(`${env.admin}/${hash}`);
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      const [scroll, client] = await page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]') as [number, number];
+      assert.ok(scroll <= client, `${hash} scrolls sideways: ${scroll} > ${client}`);
+    }
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});
+
 describe('the web console', () => {
   test('an operator signs in, finds a refused request in the live tail and opens its decision trace with the cause and fix', async () => {
     assert.equal((await get('/api/orders', 'pk_demo_writer')).status, 200);

@@ -50,6 +50,16 @@ test('conditions: header values, scopes and UTC time windows, including one acro
   assert.notEqual(failedCondition([{ timeWindow: { from: '08:00', to: '18:00', days: [0] } }], caller({ now: noon })), null, '5 January 2026 is a Monday');
 });
 
+test('a time window bound that is not a time of day is refused when the policy is written, naming the field', () => {
+  for (const bad of ['25:00', '12:60', '99:99', '7:00', '24:01']) {
+    const r = policyEntity.safeParse({ tenant: 't', api: 'shop', id: 'tw', subjects: { consumers: ['app'] }, conditions: [{ timeWindow: { from: bad, to: '18:00' } }] });
+    assert.equal(r.success, false, `${bad} is refused`);
+    assert.match(JSON.stringify(r.error?.issues), /timeWindow/);
+  }
+  for (const good of ['00:00', '23:59']) assert.equal(policyEntity.safeParse({ tenant: 't', api: 'shop', id: 'tw', subjects: { consumers: ['app'] }, conditions: [{ timeWindow: { from: good, to: '24:00' } }] }).success, true, `${good}-24:00 is a window`);
+  assert.equal(failedCondition([{ timeWindow: { from: '12:00', to: '24:00' } }], caller({ now: Date.UTC(2026, 0, 5, 23, 59) })), null, '24:00 as an end covers the last minute of the day');
+});
+
 test('evaluation looks at the matching policies only: 10,000 policies of other consumers cost nothing', () => {
   const many = Array.from({ length: 10_000 }, (_, i) => policy({ id: `p${i}`, subjects: { consumers: [`app${i}`] }, routes: [`r${i % 50}`] }));
   const c = compiled([...many, policy({ id: 'mine', subjects: { consumers: ['app'] }, routes: ['items'] })]);

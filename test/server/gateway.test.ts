@@ -241,6 +241,21 @@ describe('malformed and slow clients', () => {
     assert.match(String(trace.checks[0]?.evidence?.error), /^HPE_/);
   });
 
+  test('an HTTP/1.1 request without Host gets 400 request_malformed from the gateway, in the call log, and never reaches the upstream', async () => {
+    const before = seenCount();
+    const x = await socketExchange((write) => write('GET /api/public/info HTTP/1.1\r\nX-Probe: no-host\r\nConnection: close\r\n\r\n'), 3000);
+    assert.ok(x.answer, `an HTTP answer, got: ${JSON.stringify(x.raw.slice(0, 200))}`);
+    const trace = await assertRefused(x.answer, 400, 'request_malformed');
+    assert.match(String(x.answer.json.detail), /Host/);
+    assert.equal(trace.path, '/api/public/info');
+    assert.equal(seenCount(), before);
+  });
+
+  test('an HTTP/1.0 request without Host is still served (Host is an HTTP/1.1 requirement)', async () => {
+    const x = await socketExchange((write) => write('GET /api/public/info HTTP/1.0\r\n\r\n'), 3000);
+    assert.equal(x.answer?.status, 200, JSON.stringify(x.raw.slice(0, 200)));
+  });
+
   test('a client that never finishes its headers (slowloris) is cut off with 408 request_timeout', async () => {
     const x = await socketExchange((write) => {
       write('GET /api/public/info HTTP/1.1\r\nHost: gw\r\n');

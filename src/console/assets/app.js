@@ -1,13 +1,17 @@
 import { api, ApiError, token } from './api.js';
 import { h, notice } from './dom.js';
-import { overviewPage, refusedPage, requestPage } from './pages-observe.js';
+import { refusedPage, requestPage } from './pages-observe.js';
+import { overviewPage } from './pages-overview.js';
+import { accessReviewPage } from './pages-review.js';
+import { vaultPage, vaultsPage } from './pages-vaults.js';
+import { usagePage } from './pages-usage.js';
 import { appPage, appsPage, subscriptionsPage, tenantsPage } from './pages-tenancy.js';
 import { policiesPage, policyPage } from './pages-policies.js';
 import { portalApiPage, portalPage } from './pages-portal.js';
 
 // Hash routing: every page has a URL that can be shared (#/request/<id>, #/apps/<id>, ...).
 const routes = [
-  [/^\/$/, () => overviewPage()],
+  [/^\/$/, (_m, q) => overviewPage(q)],
   [/^\/refused$/, (_m, q) => refusedPage(q)],
   [/^\/request\/([^/]+)$/, (m) => requestPage(decodeURIComponent(m[1]))],
   [/^\/tenants$/, () => tenantsPage()],
@@ -16,11 +20,15 @@ const routes = [
   [/^\/subscriptions$/, (_m, q) => subscriptionsPage(q)],
   [/^\/policies$/, () => policiesPage()],
   [/^\/policies\/([^/]+)$/, (m) => policyPage(decodeURIComponent(m[1]))],
+  [/^\/access-review$/, (_m, q) => accessReviewPage(q)],
+  [/^\/vaults$/, () => vaultsPage()],
+  [/^\/vaults\/([^/]+)$/, (m) => vaultPage(decodeURIComponent(m[1]))],
+  [/^\/usage$/, (_m, q) => usagePage(q)],
   [/^\/portal$/, () => portalPage()],
   [/^\/portal\/([^/]+)$/, (m) => portalApiPage(decodeURIComponent(m[1]))],
 ];
 
-const sections = [['#/', 'Overview'], ['#/refused', 'Refused (live)'], ['#/tenants', 'Tenants'], ['#/apps', 'Apps & keys'], ['#/subscriptions', 'Subscriptions'], ['#/policies', 'Policies'], ['#/portal', 'Developer portal']];
+const sections = [['#/', 'Overview'], ['#/refused', 'Refused (live)'], ['#/tenants', 'Tenants'], ['#/apps', 'Apps & keys'], ['#/subscriptions', 'Subscriptions'], ['#/policies', 'Policies'], ['#/access-review', 'Access review'], ['#/vaults', 'Vaults'], ['#/usage', 'AI usage'], ['#/portal', 'Developer portal']];
 
 let principal = null;
 let cleanup = null;

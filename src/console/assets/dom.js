@@ -31,3 +31,18 @@ export function table(headers, rows, caption) {
 }
 
 export function notice(kind, ...text) { return h('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, h('strong', {}, kind === 'error' ? 'Error: ' : 'Note: '), ...text); }
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** The same builder for SVG elements (charts are drawn as inline SVG, text through text nodes). */
+export function s(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) if (v !== undefined && v !== null && v !== false) el.setAttribute(k, String(v));
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export const hhmm = (ts) => new Date(ts).toISOString().slice(11, 16);

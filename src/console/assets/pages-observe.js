@@ -3,45 +3,6 @@ import { h, notice, statusBadge, table, time } from './dom.js';
 
 const requestLink = (id) => h('a', { href: `#/request/${encodeURIComponent(id)}` }, id);
 
-function countBy(items, key) {
-  const m = new Map();
-  for (const i of items) { const k = key(i) ?? '(none)'; m.set(k, (m.get(k) ?? 0) + 1); }
-  return [...m].sort((a, b) => b[1] - a[1]);
-}
-
-/** Horizontal bars: each with its label and number in text, the bar only adds the shape. */
-function bars(title, entries, total) {
-  return h('figure', { class: 'bars' }, h('figcaption', {}, title),
-    h('ul', {}, entries.slice(0, 10).map(([label, n]) => h('li', {},
-      h('span', { class: 'bar-label' }, label), h('span', { class: 'bar', style: null, 'data-w': String(Math.round((n / Math.max(total, 1)) * 100)) }), h('span', { class: 'bar-n' }, `${n}`)))));
-}
-
-function sizeBars(root) {
-  // Widths through CSSOM, since the content security policy refuses inline style attributes.
-  for (const b of root.querySelectorAll('.bar')) b.style.width = `${b.dataset.w}%`;
-}
-
-export async function overviewPage() {
-  const [{ items }, status] = await Promise.all([api('GET', '/v1/logs?limit=1000'), api('GET', '/v1/status')]);
-  const refused = items.filter((i) => i.status >= 400);
-  const node = h('section', {}, h('h1', {}, 'Overview'),
-    h('p', {}, `The last ${items.length} logged requests. Config v${status.configVersion}, state v${status.stateVersion}${status.lastPropagationMs !== null ? `, last change live in ${status.lastPropagationMs} ms` : ''}.`),
-    h('dl', { class: 'stats' },
-      h('div', {}, h('dt', {}, 'Requests'), h('dd', {}, String(items.length))),
-      h('div', { class: 'ok' }, h('dt', {}, 'Allowed'), h('dd', {}, String(items.length - refused.length))),
-      h('div', { class: 'deny' }, h('dt', {}, 'Refused'), h('dd', {}, String(refused.length)))),
-    h('div', { class: 'grid' },
-      bars('Refusals by reason code', countBy(refused, (i) => i.code ?? `upstream ${i.status}`), refused.length),
-      bars('Refusals by route', countBy(refused, (i) => i.routeId), refused.length),
-      bars('Refusals by consumer', countBy(refused, (i) => i.consumer), refused.length),
-      bars('Requests by status', countBy(items, (i) => String(i.status)), items.length)),
-    h('h2', {}, 'Latest refusals'),
-    table(['Time', 'Request', 'Call', 'Answer', 'Consumer'], refused.slice(0, 10).map((i) => [time(i.ts), requestLink(i.requestId), `${i.method} ${i.path}`, statusBadge(i.status, i.code), i.consumer ?? '—'])),
-    h('p', {}, h('a', { href: '#/refused' }, 'Watch refusals live →')));
-  sizeBars(node);
-  return node;
-}
-
 export async function refusedPage(query) {
   const code = query.get('code') ?? '';
   const tbody = h('tbody', {});
