@@ -1,10 +1,17 @@
 import { createGatewayMetrics } from '../src/observability/metrics.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AlertEngine } from '../src/observability/alerts.ts';
 import { silentLogger } from '../src/server/logger.ts';
 import type { TraceRecord } from '../src/log/trace.ts';
+import { parseCallLines, toCallLine } from '../src/store/sqlite/call-log-store.ts';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 
-// The per-request cost of the metrics and alert subscribers: what the decision channel
-// adds to each request when /metrics and alert rules are on. Run: node bench/metrics-observe.ts
+// The per-request cost of the metrics subscriber (what the decision channel adds to each
+// request when /metrics is on), and the cost of one alert evaluation over a call log holding
+// CALLS requests in the rules' window (alerts add nothing per request: they count the log).
+// Run: node bench/metrics-observe.ts [CALLS]
 
 const trace = (i: number): TraceRecord => ({
   requestId: `r${i}`, ts: Date.now(), configVersion: 1, stateVersion: 1, routeId: i % 3 === 0 ? 'orders' : 'items', method: 'GET', path: '/x', query: '', host: null,
@@ -16,16 +23,28 @@ const trace = (i: number): TraceRecord => ({
 });
 const traces = Array.from({ length: 1000 }, (_, i) => trace(i));
 const metrics = createGatewayMetrics(null, { subscribe: false, defaultMetrics: false });
-const alerts = new AlertEngine({ logger: silentLogger, config: () => ({ evaluateIntervalMs: 600000, rules: [
+const N = 1_000_000;
+for (let i = 0; i < 100_000; i++) metrics.observe(traces[i % 1000]!);
+const t0 = process.hrtime.bigint();
+for (let i = 0; i < N; i++) metrics.observe(traces[i % 1000]!);
+console.log(`metrics: ${(Number(process.hrtime.bigint() - t0) / N / 1000).toFixed(3)} µs per request`);
+
+const calls = Number(process.argv[2] ?? 100_000);
+const dir = mkdtempSync(join(tmpdir(), 'pinpoint-bench-alerts-'));
+const store = new SqliteStore(join(dir, 'p.db'));
+const now = Date.now();
+for (let i = 0; i < calls; i += 5000) {
+  await store.insertBatch(parseCallLines(Array.from({ length: Math.min(5000, calls - i) }, (_, j) => toCallLine({ ...traces[(i + j) % 1000]!, requestId: `c${i + j}`, ts: now - 290_000 + Math.floor(((i + j) / calls) * 290_000) })).join('')));
+}
+const alerts = new AlertEngine({ logger: silentLogger, store, holder: 'bench', config: () => ({ evaluateIntervalMs: 600000, rules: [
   { id: 'r1', scope: {}, match: { status: [403] }, groupBy: 'route', windowSeconds: 300, rate: 0.05, minRequests: 10 },
   { id: 'r2', scope: {}, match: { codes: ['credential_expired'] }, groupBy: 'consumer', windowSeconds: 300, count: 5, minRequests: 10 },
 ] }) });
-const N = 1_000_000;
-for (const [name, fn] of [['metrics', (t: TraceRecord) => metrics.observe(t)], ['alerts (2 rules)', (t: TraceRecord) => alerts.record(t)]] as const) {
-  for (let i = 0; i < 100_000; i++) fn(traces[i % 1000]!);
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < N; i++) fn(traces[i % 1000]!);
-  const ns = Number(process.hrtime.bigint() - t0) / N;
-  console.log(`${name}: ${(ns / 1000).toFixed(3)} µs per request`);
-}
-alerts.close();
+await alerts.evaluate();
+const t1 = process.hrtime.bigint();
+const rounds = 5;
+for (let i = 0; i < rounds; i++) await alerts.evaluate();
+console.log(`alert evaluation (2 rules, ${calls} calls in the window, SQLite): ${(Number(process.hrtime.bigint() - t1) / rounds / 1e6).toFixed(1)} ms`);
+await alerts.close();
+await store.close();
+rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,6 @@
-import type { DatabaseSync } from 'node:sqlite';
 import type { RouteConfig } from '../config/schema.ts';
+import type { CallLogReader } from '../store/call-log-reader.ts';
 import type { StateMaps } from '../tenancy/state.ts';
-import { CREDENTIAL_SQL } from './caller.ts';
 
 // The regular access review: what is granted compared with what the call log shows is
 // used. Each finding says what to do about it, so the review prevents tomorrow's 403s
@@ -37,11 +36,11 @@ export interface AccessAudit {
 
 const DAY = 86400_000;
 
-export function accessAudit(db: DatabaseSync, state: StateMaps, routes: readonly RouteConfig[], o: AuditOptions): AccessAudit {
+export async function accessAudit(log: CallLogReader, state: StateMaps, routes: readonly RouteConfig[], o: AuditOptions): Promise<AccessAudit> {
   const mine = <T extends { tenant: string }>(e: T) => o.tenant === undefined || e.tenant === o.tenant;
-  const from = (db.prepare('SELECT MIN(ts) AS t FROM calls').get() as { t: number | null }).t;
+  const from = await log.logWindowStart();
   // Refused attempts count as use too: whoever holds an expired or revoked key is still sending it.
-  const usage = new Map((db.prepare(`SELECT ${CREDENTIAL_SQL} AS k, MAX(ts) AS last, COUNT(*) AS n FROM calls GROUP BY k HAVING k IS NOT NULL`).all() as { k: string; last: number; n: number }[]).map((r) => [r.k, r]));
+  const usage = new Map((await log.credentialUsage()).map((r) => [r.k, r]));
 
   const live = [...state.key.values()].filter((k) => mine(k) && !k.data.revokedAt);
   const unusedKeys: KeyFinding[] = [];
@@ -59,7 +58,7 @@ export function accessAudit(db: DatabaseSync, state: StateMaps, routes: readonly
   // Scopes a key's admitted requests needed, from the routes' per-method requirements.
   const need = new Map(routes.map((r) => [r.id, r.scopes ?? {}]));
   const exercised = new Map<string, Set<string>>();
-  for (const row of db.prepare('SELECT credential_id AS k, route_id AS r, method AS m FROM calls WHERE credential_id IS NOT NULL AND route_id IS NOT NULL AND status < 400 GROUP BY 1, 2, 3').all() as { k: string; r: string; m: string }[]) {
+  for (const row of await log.admittedCalls()) {
     const spec = need.get(row.r);
     const s = exercised.get(row.k) ?? new Set<string>();
     exercised.set(row.k, s);
@@ -74,8 +73,7 @@ export function accessAudit(db: DatabaseSync, state: StateMaps, routes: readonly
   }
 
   // Policies named by the access-policy check's evidence, allowing or denying.
-  const matched = new Set((db.prepare(`SELECT DISTINCT json_extract(c.value, '$.evidence.policy') AS p FROM calls, json_each(calls.trace, '$.checks') AS c
-    WHERE json_extract(c.value, '$.id') = 'access-policy' AND json_extract(c.value, '$.evidence.policy') IS NOT NULL`).all() as { p: string }[]).map((r) => r.p));
+  const matched = new Set(await log.matchedPolicies());
   const unmatchedPolicies: PolicyFinding[] = [...state.policy.values()].filter((p) => mine(p) && !matched.has(p.id)).map((p) => ({
     policy: p.id, tenant: p.tenant, api: p.data.api, effect: p.data.effect,
     advice: p.data.effect === 'deny' ? 'this deny never applied in the log window: keep it only if it guards against something expected' : 'never allowed a request in the log window: remove it or check its subjects, routes and conditions',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AdminError } from '../admin/http.ts';
 import type { AdminCall, AdminRoute } from '../admin/router.ts';
-import { openDatabase } from '../store/sqlite/database.ts';
+import { withCallLog } from './call-log-of.ts';
 import { accessAudit } from './access-audit.ts';
 
 // GET /v1/access-review: the access audit for the console (`pinpoint audit` prints the same).
@@ -32,13 +32,8 @@ export function accessReviewRoutes(): AdminRoute[] {
         now: Date.now(), unusedDays: intParam(call, 'unusedDays', 30, 3650), expiringDays: intParam(call, 'expiringDays', 14, 3650), manyTenants: Math.max(2, intParam(call, 'manyTenants', 2, 1000)),
         tenant: call.principal.role === 'tenant-admin' ? call.principal.tenant ?? '' : undefined,
       };
-      await call.deps.gateway.writer.flush();
-      const db = openDatabase(call.deps.databaseFile, { readOnly: true });
-      try {
-        return { status: 200, body: accessAudit(db, call.deps.gateway.tenancy.state.entities, call.deps.gateway.current().raw.routes, options) };
-      } finally {
-        db.close();
-      }
+      const body = await withCallLog(call, (store) => accessAudit(store.log, call.deps.gateway.tenancy.state.entities, call.deps.gateway.current().raw.routes, options));
+      return { status: 200, body };
     },
   }];
 }

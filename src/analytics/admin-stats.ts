@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AdminCall, AdminRoute } from '../admin/router.ts';
 import { AdminError } from '../admin/http.ts';
-import { openDatabase } from '../store/sqlite/database.ts';
+import { withCallLog } from './call-log-of.ts';
 import { dimensions, timeSeries, topOffenders, type Dimension, type Scope } from './series.ts';
 import { findJumps } from './what-changed.ts';
 
@@ -20,7 +20,7 @@ function scopeOf(call: AdminCall): Scope & { bucketMs: number } {
   const now = Date.now();
   const to = num(call, 'to', now, 0, 8.64e15);
   const from = num(call, 'from', to - 3600_000, 0, to);
-  const bucketMs = num(call, 'bucket', Math.max(1, Math.round((to - from) / 60_000)) , 1, 86400 * 31) * 1000;
+  const bucketMs = Math.round(num(call, 'bucket', Math.max(1, Math.round((to - from) / 60_000)), 1, 86400 * 31) * 1000);
   if ((to - from) / bucketMs > 5000) throw new AdminError('admin_invalid_request', 'More than 5000 buckets: widen ?bucket (seconds) or narrow ?from/?to.', [{ path: '?bucket', message: 'too small for the range' }]);
   const p = call.principal;
   let tenant: Scope['tenant'];
@@ -37,12 +37,6 @@ function dimension(call: AdminCall, fallback: Dimension): Dimension {
   return by as Dimension;
 }
 
-async function withLog<T>(call: AdminCall, fn: (db: ReturnType<typeof openDatabase>) => T | Promise<T>): Promise<T> {
-  await call.deps.gateway.writer.flush();
-  const db = openDatabase(call.deps.databaseFile, { readOnly: true });
-  try { return await fn(db); } finally { db.close(); }
-}
-
 const point = z.object({ t: z.number(), total: z.number(), refused: z.number(), by: z.record(z.string(), z.number()) });
 
 export function statsRoutes(): AdminRoute[] {
@@ -54,7 +48,7 @@ export function statsRoutes(): AdminRoute[] {
       async handle(call) {
         const s = scopeOf(call);
         const by = dimension(call, 'reason');
-        const points = await withLog(call, (db) => timeSeries(db, s, s.bucketMs, by));
+        const points = await withCallLog(call, (store) => timeSeries(store.log, s, s.bucketMs, by));
         return { status: 200, body: { from: s.from, to: s.to, bucketMs: s.bucketMs, by, points } };
       },
     },
@@ -66,7 +60,7 @@ export function statsRoutes(): AdminRoute[] {
         const s = scopeOf(call);
         const by = dimension(call, 'consumer');
         const limit = num(call, 'limit', 10, 1, 1000);
-        const items = await withLog(call, (db) => topOffenders(db, s, by, limit));
+        const items = await withCallLog(call, (store) => topOffenders(store.log, s, by, limit));
         return { status: 200, body: { by, items } };
       },
     },
@@ -78,7 +72,7 @@ export function statsRoutes(): AdminRoute[] {
         const s = scopeOf(call);
         const minRefusals = num(call, 'minRefusals', 5, 1, 1e9);
         const factor = num(call, 'factor', 3, 1, 1000);
-        const jumps = await withLog(call, (db) => findJumps(db, call.deps.gateway.tenancy.store, s, { bucketMs: s.bucketMs, minRefusals, factor }));
+        const jumps = await withCallLog(call, (store) => findJumps(store, call.deps.gateway.tenancy.store, s, { bucketMs: s.bucketMs, minRefusals, factor }));
         return { status: 200, body: { jumps } };
       },
     },

@@ -1,48 +1,11 @@
-import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
-import { CONSUMER_SQL, CREDENTIAL_SQL, TENANT_SQL } from './caller.ts';
-import { hasRollupTable, ROLLUP_BUCKET_MS } from './rollup.ts';
+import type { CallLogReader, Dimension, Scope } from '../store/call-log-reader.ts';
 
-// Time series and top offenders over the call log (SQLite), together with the hourly
-// rollups of calls already past retention. A tenant admin's view is limited to calls by its
+// Time series and top offenders over the call log, together with the hourly rollups of
+// calls already past retention, from whichever store the node logs to (the SQL is the
+// store's: src/store/call-log-sql.ts). A tenant admin's view is limited to calls by its
 // consumers or to its APIs' routes.
 
-export const dimensions = ['reason', 'route', 'consumer', 'tenant', 'clientIp', 'status', 'credential'] as const;
-export type Dimension = (typeof dimensions)[number];
-
-const rawColumn: Record<Dimension, string> = {
-  reason: 'code', route: 'route_id', consumer: CONSUMER_SQL, tenant: TENANT_SQL, clientIp: 'client_ip', status: 'status', credential: CREDENTIAL_SQL,
-};
-// The rollup has no credential column; a credential series over rolled-up hours reads as null.
-const rollupColumn: Record<Dimension, string> = {
-  reason: 'code', route: 'route_id', consumer: 'consumer_id', tenant: 'tenant_id', clientIp: 'client_ip', status: 'status', credential: 'NULL',
-};
-
-export interface Scope {
-  readonly from: number;
-  readonly to: number;
-  /** Tenant admins: calls by this tenant's consumers or to these routes only. */
-  readonly tenant?: { readonly id: string; readonly routes: readonly string[] } | undefined;
-  /** Only refusals (status >= 400) when true. */
-  readonly refusedOnly?: boolean;
-  readonly route?: string | undefined;
-  readonly code?: string | undefined;
-}
-
-/** The WHERE clause for raw calls (a) and rollups (b), with its parameters. */
-function where(s: Scope, rollup: boolean): { sql: string; params: SQLInputValue[] } {
-  const ts = rollup ? 'bucket' : 'ts';
-  const parts = [`${ts} >= ?`, `${ts} < ?`];
-  const params: SQLInputValue[] = [rollup ? Math.floor(s.from / ROLLUP_BUCKET_MS) * ROLLUP_BUCKET_MS : s.from, s.to];
-  if (s.tenant) {
-    const routes = s.tenant.routes.length ? `route_id IN (${s.tenant.routes.map(() => '?').join(',')})` : '0';
-    parts.push(`(${rollup ? 'tenant_id' : rawColumn.tenant} = ? OR ${routes})`);
-    params.push(s.tenant.id, ...s.tenant.routes);
-  }
-  if (s.refusedOnly) parts.push('status >= 400');
-  if (s.route) { parts.push('route_id = ?'); params.push(s.route); }
-  if (s.code) { parts.push('code = ?'); params.push(s.code); }
-  return { sql: parts.join(' AND '), params };
-}
+export { dimensions, type Dimension, type Scope } from '../store/call-log-reader.ts';
 
 export interface SeriesPoint {
   readonly t: number;
@@ -53,14 +16,10 @@ export interface SeriesPoint {
 }
 
 /** Buckets of `bucketMs` between from and to; every bucket is present, empty ones with zeros. */
-export function timeSeries(db: DatabaseSync, scope: Scope, bucketMs: number, by: Dimension): SeriesPoint[] {
-  const rows: { b: number; k: string | number | null; n: number; refused: number }[] = [];
-  const raw = where(scope, false);
-  rows.push(...(db.prepare(`SELECT (ts / ${bucketMs}) * ${bucketMs} AS b, ${rawColumn[by]} AS k, COUNT(*) AS n, SUM(status >= 400) AS refused FROM calls WHERE ${raw.sql} GROUP BY b, k`).all(...raw.params) as typeof rows));
-  if (hasRollupTable(db)) {
-    const r = where(scope, true);
-    rows.push(...(db.prepare(`SELECT (bucket / ${bucketMs}) * ${bucketMs} AS b, ${rollupColumn[by]} AS k, SUM(n) AS n, SUM(CASE WHEN status >= 400 THEN n ELSE 0 END) AS refused FROM calls_rollup WHERE ${r.sql} GROUP BY b, k`).all(...r.params) as typeof rows));
-  }
+export async function timeSeries(log: CallLogReader, scope: Scope, bucketMs: number, by: Dimension): Promise<SeriesPoint[]> {
+  // Whole milliseconds: a bucket key computed in SQL must equal the one computed here.
+  bucketMs = Math.max(1, Math.round(bucketMs));
+  const rows = await log.seriesRows(scope, bucketMs, by);
   const points = new Map<number, { t: number; total: number; refused: number; by: Record<string, number> }>();
   const first = Math.floor(scope.from / bucketMs) * bucketMs;
   for (let t = first; t < scope.to && points.size < 10_000; t += bucketMs) points.set(t, { t, total: 0, refused: 0, by: {} });
@@ -85,14 +44,8 @@ export interface Offender {
 }
 
 /** Who is refused most: by consumer, client IP, credential or route. */
-export function topOffenders(db: DatabaseSync, scope: Scope, by: Dimension, limit: number): Offender[] {
-  const rows: { k: string | number | null; code: string | null; n: number; refused: number }[] = [];
-  const raw = where(scope, false);
-  rows.push(...(db.prepare(`SELECT ${rawColumn[by]} AS k, code, COUNT(*) AS n, SUM(status >= 400) AS refused FROM calls WHERE ${raw.sql} GROUP BY k, code`).all(...raw.params) as typeof rows));
-  if (hasRollupTable(db)) {
-    const r = where(scope, true);
-    rows.push(...(db.prepare(`SELECT ${rollupColumn[by]} AS k, code, SUM(n) AS n, SUM(CASE WHEN status >= 400 THEN n ELSE 0 END) AS refused FROM calls_rollup WHERE ${r.sql} GROUP BY k, code`).all(...r.params) as typeof rows));
-  }
+export async function topOffenders(log: CallLogReader, scope: Scope, by: Dimension, limit: number): Promise<Offender[]> {
+  const rows = await log.offenderRows(scope, by);
   const acc = new Map<string, { key: string; refused: number; total: number; codes: Record<string, number> }>();
   for (const row of rows) {
     const key = row.k === null ? '(none)' : String(row.k);

@@ -1,6 +1,5 @@
-import type { DatabaseSync } from 'node:sqlite';
-import { getConfigVersion } from '../store/sqlite/config-versions.ts';
 import type { StateStore, VersionInfo } from '../store/state-store.ts';
+import type { Store } from '../store/store.ts';
 import { timeSeries, type Scope } from './series.ts';
 
 // "What changed": a bucket whose refusals jump well above the buckets before it, aligned
@@ -31,21 +30,12 @@ export interface JumpOptions {
   readonly factor: number;
 }
 
-function dominantVersions(db: DatabaseSync, scope: Scope, from: number, to: number): { configVersion: number; stateVersion: number | null } | null {
-  const row = db.prepare(`SELECT config_version AS c, json_extract(trace, '$.stateVersion') AS s, COUNT(*) AS n FROM calls
-    WHERE ts >= ? AND ts < ? AND status >= 400 ${scope.route ? 'AND route_id = ?' : ''} GROUP BY c, s ORDER BY n DESC LIMIT 1`)
-    .get(...[from, to, ...(scope.route ? [scope.route] : [])]) as { c: number; s: number | null; n: number } | undefined;
-  return row ? { configVersion: row.c, stateVersion: row.s } : null;
-}
+/** The call log and config versions of the node's store (SQLite or PostgreSQL). */
+export type JumpSource = Pick<Store, 'log' | 'getConfigVersion'>;
 
-function versionsBefore(db: DatabaseSync, from: number, to: number): { configVersion: number; stateVersion: number | null } | null {
-  const row = db.prepare(`SELECT config_version AS c, json_extract(trace, '$.stateVersion') AS s FROM calls WHERE ts >= ? AND ts < ? ORDER BY rowid DESC LIMIT 1`).get(from, to) as { c: number; s: number | null } | undefined;
-  return row ? { configVersion: row.c, stateVersion: row.s } : null;
-}
-
-export async function findJumps(db: DatabaseSync, state: StateStore, scope: Scope, o: JumpOptions): Promise<Jump[]> {
-  const byReason = timeSeries(db, scope, o.bucketMs, 'reason');
-  const byRoute = timeSeries(db, { ...scope, refusedOnly: true }, o.bucketMs, 'route');
+export async function findJumps(store: JumpSource, state: StateStore, scope: Scope, o: JumpOptions): Promise<Jump[]> {
+  const byReason = await timeSeries(store.log, scope, o.bucketMs, 'reason');
+  const byRoute = await timeSeries(store.log, { ...scope, refusedOnly: true }, o.bucketMs, 'route');
   const jumps: Jump[] = [];
   for (let i = 0; i < byReason.length; i++) {
     const p = byReason[i]!;
@@ -55,13 +45,13 @@ export async function findJumps(db: DatabaseSync, state: StateStore, scope: Scop
     // A run of high buckets is one jump: the first one.
     const last = jumps.at(-1);
     if (last && last.at === p.t - o.bucketMs) continue;
-    const v = dominantVersions(db, scope, p.t, p.t + o.bucketMs);
+    const v = await store.log.dominantVersions(p.t, p.t + o.bucketMs, scope.route);
     if (!v) continue;
-    const before = versionsBefore(db, scope.from, p.t);
+    const before = await store.log.versionsBefore(scope.from, p.t);
     let configChange: Jump['configChange'] = null;
     let stateChange: Jump['stateChange'] = null;
     if (!before || before.configVersion !== v.configVersion) {
-      const row = getConfigVersion(db, v.configVersion);
+      const row = await store.getConfigVersion(v.configVersion);
       if (row) configChange = { version: row.version, loadedAt: row.loadedAt, file: row.file };
     }
     if (v.stateVersion !== null && (!before || before.stateVersion !== v.stateVersion)) {

@@ -1,36 +1,32 @@
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { accessAudit } from '../analytics/access-audit.ts';
 import { loadConfigText } from '../config/load.ts';
-import { latestConfigVersion } from '../store/sqlite/config-versions.ts';
-import { openDatabase } from '../store/sqlite/database.ts';
-import { SqliteStateStore } from '../store/sqlite/state-store.ts';
 import { TenancyRuntime } from '../tenancy/runtime.ts';
-import { dataDirDatabase } from './explain.ts';
+import { openReadStores } from './read-store.ts';
 import { UsageError } from './serve.ts';
 
-export const auditUsage = `pinpoint audit [--unused-days 30] [--expiring-days 14] [--many-tenants 2] [--tenant T] [--data-dir DIR] [--json]
+export const auditUsage = `pinpoint audit [--unused-days 30] [--expiring-days 14] [--many-tenants 2] [--tenant T] [--data-dir DIR | --store postgresql://HOST/DB] [--json]
   Access review from the data directory: keys never used or unused for N days, keys without
   expiry or close to it, scopes granted but never exercised, policies that never matched,
-  identities with access to many tenants. Exit status 1 when there are findings.`;
+  identities with access to many tenants. Exit status 1 when there are findings.
+  --store: a cluster's shared store (every node's calls, the shared tenancy state).`;
 
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
 
 export async function auditCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
     'unused-days': { type: 'string', default: '30' }, 'expiring-days': { type: 'string', default: '14' }, 'many-tenants': { type: 'string', default: '2' },
-    tenant: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean', default: false },
+    tenant: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean', default: false }, store: { type: 'string' },
   } });
   const int = (flag: string, v: string) => { const n = Number(v); if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${flag}: a whole number of at least 0`); return n; };
   const options = { now: Date.now(), unusedDays: int('unused-days', values['unused-days']), expiringDays: int('expiring-days', values['expiring-days']), manyTenants: Math.max(2, int('many-tenants', values['many-tenants'])), tenant: values.tenant };
-  const file = dataDirDatabase(values['data-dir']);
-  if (!existsSync(file)) { process.stderr.write(`pinpoint audit: no database at ${file}; pass the server's --data-dir\n`); return 1; }
-  const db = openDatabase(file, { readOnly: true });
-  const runtime = await TenancyRuntime.open(new SqliteStateStore(file, { readOnly: true }));
+  const stores = await openReadStores('audit', values.store, values['data-dir']);
+  if (!stores) return 1;
   try {
-    const row = latestConfigVersion(db);
+    const runtime = await TenancyRuntime.open(stores.state);
+    const row = await stores.store.latestConfigVersion();
     const routes = row ? loadConfigText(row.text, row.file).config.routes : [];
-    const a = accessAudit(db, runtime.state.entities, routes, options);
+    const a = await accessAudit(stores.store.log, runtime.state.entities, routes, options);
     const count = a.unusedKeys.length + a.expiry.length + a.unusedScopes.length + a.unmatchedPolicies.length + a.manyTenants.length;
     if (values.json) { process.stdout.write(`${JSON.stringify(a, null, 2)}\n`); return count ? 1 : 0; }
     const out: string[] = [`Access review${options.tenant ? ` of tenant ${options.tenant}` : ''}; usage from the call log ${a.window.from === null ? '(empty)' : `since ${iso(a.window.from)}`}`];
@@ -47,7 +43,6 @@ export async function auditCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${out.join('\n')}\n`);
     return count ? 1 : 0;
   } finally {
-    db.close();
-    await runtime.store.close();
+    await stores.close();
   }
 }

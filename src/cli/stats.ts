@@ -1,16 +1,14 @@
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dimensions, timeSeries, topOffenders, type Dimension } from '../analytics/series.ts';
 import { findJumps } from '../analytics/what-changed.ts';
-import { openDatabase } from '../store/sqlite/database.ts';
-import { SqliteStateStore } from '../store/sqlite/state-store.ts';
-import { dataDirDatabase } from './explain.ts';
+import { openReadStores } from './read-store.ts';
 import { UsageError } from './serve.ts';
 
 export const statsUsage = `pinpoint stats [--since 1h|30m|2d|ISO] [--until ISO] [--bucket SECONDS] [--by ${dimensions.join('|')}]
-               [--top consumer|clientIp|credential|route|tenant] [--route R] [--code C] [--data-dir DIR] [--json]
+               [--top consumer|clientIp|credential|route|tenant] [--route R] [--code C] [--data-dir DIR | --store postgresql://HOST/DB] [--json]
   Requests and refusals over time from the call log (and its hourly rollups), the top
-  offenders, and what changed: jumps in refusals with the config/state version behind them.`;
+  offenders, and what changed: jumps in refusals with the config/state version behind them.
+  --store: a cluster's shared store, for the calls of every node.`;
 
 function parseSince(v: string, now: number): number {
   const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(v);
@@ -25,24 +23,22 @@ const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
 export async function statsCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
     since: { type: 'string', default: '1h' }, until: { type: 'string' }, bucket: { type: 'string' }, by: { type: 'string', default: 'reason' },
-    top: { type: 'string', default: 'consumer' }, route: { type: 'string' }, code: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean', default: false },
+    top: { type: 'string', default: 'consumer' }, route: { type: 'string' }, code: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean', default: false }, store: { type: 'string' },
   } });
   const now = Date.now();
   const to = values.until ? Date.parse(values.until) : now;
   if (Number.isNaN(to)) throw new UsageError(`--until: not a date: ${values.until}`);
   const from = parseSince(values.since, now);
   for (const [flag, v] of [['by', values.by], ['top', values.top]] as const) if (!(dimensions as readonly string[]).includes(v)) throw new UsageError(`--${flag}: one of ${dimensions.join(', ')}`);
-  const bucketMs = values.bucket ? Number(values.bucket) * 1000 : Math.max(1000, Math.ceil((to - from) / 30 / 1000) * 1000);
+  const bucketMs = values.bucket ? Math.round(Number(values.bucket) * 1000) : Math.max(1000, Math.ceil((to - from) / 30 / 1000) * 1000);
   if (!Number.isFinite(bucketMs) || bucketMs <= 0 || (to - from) / bucketMs > 5000) throw new UsageError('--bucket: a positive number of seconds, at most 5000 buckets in the range');
-  const file = dataDirDatabase(values['data-dir']);
-  if (!existsSync(file)) { process.stderr.write(`pinpoint stats: no database at ${file}; pass the server's --data-dir\n`); return 1; }
-  const db = openDatabase(file, { readOnly: true });
-  const state = new SqliteStateStore(file, { readOnly: true });
+  const stores = await openReadStores('stats', values.store, values['data-dir']);
+  if (!stores) return 1;
   try {
     const scope = { from, to, route: values.route, code: values.code };
-    const points = timeSeries(db, scope, bucketMs, values.by as Dimension);
-    const top = topOffenders(db, scope, values.top as Dimension, 10);
-    const jumps = await findJumps(db, state, scope, { bucketMs, minRefusals: 5, factor: 3 });
+    const points = await timeSeries(stores.store.log, scope, bucketMs, values.by as Dimension);
+    const top = await topOffenders(stores.store.log, scope, values.top as Dimension, 10);
+    const jumps = await findJumps(stores.store, stores.state, scope, { bucketMs, minRefusals: 5, factor: 3 });
     if (values.json) { process.stdout.write(`${JSON.stringify({ from, to, bucketMs, by: values.by, points, top, jumps }, null, 2)}\n`); return 0; }
     const total = points.reduce((a, p) => a + p.total, 0), refused = points.reduce((a, p) => a + p.refused, 0);
     process.stdout.write(`Calls ${iso(from)} .. ${iso(to)}: ${total} requests, ${refused} refused (${total ? ((refused / total) * 100).toFixed(1) : '0.0'}%)\n`);
@@ -67,7 +63,6 @@ export async function statsCommand(argv: string[]): Promise<number> {
     }
     return 0;
   } finally {
-    db.close();
-    await state.close();
+    await stores.close();
   }
 }

@@ -12,13 +12,14 @@ const notification = z.object({
 
 export function alertRoutes(): AdminRoute[] {
   return [{
-    method: 'GET', path: '/v1/alerts', summary: 'Alert rules from the config, the alerts firing now and the latest notifications (newest last)', tag: 'observability', status: 200,
+    method: 'GET', path: '/v1/alerts', summary: 'Alert rules from the config, the alerts firing now and the latest notifications (newest last), cluster-wide', tag: 'observability', status: 200,
     response: z.object({ rules: z.array(z.object({ id: z.string() }).passthrough()), firing: z.array(z.object({ rule: z.string(), group: z.string().nullable(), since: z.number() })), recent: z.array(notification) }),
-    handle(call) {
+    async handle(call) {
       assertGlobalReader(call.principal, 'Alerts');
       const o = observabilityOf(call.deps.gateway);
-      o?.alerts.evaluate();
-      return { status: 200, body: { rules: call.deps.gateway.current().raw.alerts?.rules ?? [], firing: o?.alerts.firing() ?? [], recent: o ? [...o.alerts.history] : [] } };
+      // Only the leading process evaluates; the state and notifications are the cluster's.
+      await o?.alerts.evaluate();
+      return { status: 200, body: { rules: call.deps.gateway.current().raw.alerts?.rules ?? [], firing: o ? await o.alerts.firing() : [], recent: o ? await o.alerts.recent() : [] } };
     },
   }];
 }

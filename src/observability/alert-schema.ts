@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
-// Alert rules in the config file (docs/observability.md). Evaluated by the process that
-// serves the admin listener, over the decisions it sees on the decision channel.
+// Alert rules in the config file (docs/observability.md). Evaluated over the call log of the
+// node's store by one process at a time (the leader: src/observability/alerts.ts).
 
 const ruleSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only'),
@@ -35,6 +35,12 @@ export const alertsSchema = z.strictObject({
     url: z.url(),
     timeoutMs: z.number().int().min(100).max(60000).default(5000),
     headers: z.record(z.string(), z.string()).default({}),
+    /** Signs each POST (X-Pinpoint-Signature, HMAC-SHA256); `env://NAME` reads it from the environment. */
+    secret: z.string().min(16, 'at least 16 characters (or env://NAME)').optional(),
+    /** Attempts after the first, on 5xx, 429, connection errors and timeouts. */
+    retries: z.number().int().min(0).max(10).default(3),
+    /** Wait before the first retry, doubled for each next one (at most 30 s). */
+    backoffMs: z.number().int().min(10).max(60000).default(1000),
   }).optional(),
   /** How often the rules are evaluated. */
   evaluateIntervalMs: z.number().int().min(10).max(600000).default(10000),

@@ -1,14 +1,20 @@
-import { consumerOf, credentialOf, tenantOf } from '../analytics/caller.ts';
-import type { TraceRecord } from '../log/trace.ts';
+import { createHash } from 'node:crypto';
+import { newRequestId } from '../log/request-id.ts';
 import type { Logger } from '../server/logger.ts';
+import type { Delivery, FiringAlert, Leadership, StoredNotification } from '../store/alert-state.ts';
+import type { AlertQuery } from '../store/call-log-reader.ts';
+import type { Store } from '../store/store.ts';
 import type { AlertRuleConfig, AlertsConfig } from './alert-schema.ts';
+import { deliverWebhook, type DeliveryResult } from './webhook.ts';
 
-// Alert rules over a sliding window of per-slot counts, kept in memory per rule and group.
-// A notification is sent on a state change only (firing -> resolved -> firing), so a rule
-// that stays above its threshold notifies once, however many evaluations see it.
+// Alert rules evaluated over the call log of the node's store: with PostgreSQL that is every
+// node's traffic, with SQLite every worker's. One process evaluates at a time (the holder of
+// the store's leadership: an advisory lock, or a lease in SQLite); a notification is sent only
+// on a change of state, and the state lives in the store, so a rule that stays above its
+// threshold notifies once whichever node evaluates, across restarts and takeovers.
 
-const SLOTS = 20;
 const MAX_GROUPS_PER_RULE = 10_000;
+const SAMPLES = 5;
 
 export interface AlertNotification {
   readonly status: 'firing' | 'resolved';
@@ -24,206 +30,202 @@ export interface AlertNotification {
   readonly windowSeconds: number;
   readonly since: number;
   readonly at: number;
-  /** A few request ids of matching requests, for `pinpoint explain`. */
+  /** A few request ids of matching requests, newest first, for `pinpoint explain`. */
   readonly sampleRequestIds: readonly string[];
   readonly configVersion: number | null;
   readonly stateVersion: number | null;
 }
 
-class Window {
-  readonly matching = new Float64Array(SLOTS);
-  readonly total = new Float64Array(SLOTS);
-  readonly slotOf = new Float64Array(SLOTS).fill(-1);
-  readonly samples: string[] = [];
-  firingSince = 0;
-  lastVersions: [number, number | null] = [0, null];
-
-  add(slot: number, matched: boolean, requestId: string): void {
-    const i = slot % SLOTS;
-    if (this.slotOf[i] !== slot) { this.slotOf[i] = slot; this.matching[i] = 0; this.total[i] = 0; }
-    this.total[i]! += 1;
-    if (matched) {
-      this.matching[i]! += 1;
-      if (this.samples.length >= 5) this.samples.shift();
-      this.samples.push(requestId);
-    }
-  }
-
-  sums(currentSlot: number): { matching: number; total: number } {
-    let matching = 0, total = 0;
-    for (let i = 0; i < SLOTS; i++) {
-      const s = this.slotOf[i]!;
-      if (s > currentSlot - SLOTS && s <= currentSlot) { matching += this.matching[i]!; total += this.total[i]!; }
-    }
-    return { matching, total };
-  }
-}
-
-interface CompiledRule {
-  readonly config: AlertRuleConfig;
-  readonly slotMs: number;
-  readonly routes: ReadonlySet<string> | null;
-  readonly consumers: ReadonlySet<string> | null;
-  readonly tenants: ReadonlySet<string> | null;
-  readonly status: ReadonlySet<number> | null;
-  readonly codes: ReadonlySet<string> | null;
-  readonly groups: Map<string, Window>;
-}
-
-const setOf = <T>(a: readonly T[] | undefined): ReadonlySet<T> | null => (a && a.length ? new Set(a) : null);
-
-function compileRule(r: AlertRuleConfig, previous: CompiledRule | undefined): CompiledRule {
-  const slotMs = (r.windowSeconds * 1000) / SLOTS;
-  // An unchanged rule keeps its windows and firing state across a reload.
-  const keep = previous && JSON.stringify(previous.config) === JSON.stringify(r);
-  return {
-    config: r, slotMs,
-    routes: setOf(r.scope.routes), consumers: setOf(r.scope.consumers), tenants: setOf(r.scope.tenants),
-    status: setOf(r.match.status), codes: setOf(r.match.codes),
-    groups: keep ? previous.groups : new Map(),
-  };
-}
-
-function groupKey(r: CompiledRule, t: TraceRecord): string | null {
-  switch (r.config.groupBy) {
-    case 'none': return '';
-    case 'route': return t.routeId;
-    case 'consumer': return consumerOf(t);
-    case 'tenant': return tenantOf(t);
-    case 'clientIp': return t.clientIp;
-    case 'credential': return credentialOf(t);
-  }
+/** What the metrics count (src/observability/start.ts). */
+export interface AlertEvents {
+  notified?(status: AlertNotification['status']): void;
+  delivered?(result: DeliveryResult): void;
+  retried?(): void;
 }
 
 export interface AlertEngineOptions {
   readonly config: () => AlertsConfig | undefined;
   readonly logger: Logger;
+  /** The node's store: its call log is counted, its alert state shared. */
+  readonly store: Pick<Store, 'log' | 'alerts'>;
+  /** Who this process is, for the lease (SQLite) and the log. */
+  readonly holder: string;
+  /** Writes this process's pending call-log records before counting. */
+  readonly flush?: () => Promise<void>;
   readonly now?: () => number;
+  readonly events?: AlertEvents;
+}
+
+export const ruleHash = (r: AlertRuleConfig): string => createHash('sha256').update(JSON.stringify(r)).digest('hex').slice(0, 16);
+
+function queryOf(r: AlertRuleConfig, now: number): AlertQuery {
+  return {
+    from: now - r.windowSeconds * 1000, to: now + 1,
+    routes: r.scope.routes, consumers: r.scope.consumers, tenants: r.scope.tenants,
+    status: r.match.status, codes: r.match.codes, origin: r.match.origin,
+    groupBy: r.groupBy, limit: MAX_GROUPS_PER_RULE,
+  };
 }
 
 export class AlertEngine {
-  private rules: CompiledRule[] = [];
-  private compiledFrom: AlertsConfig | undefined;
-  private timer: NodeJS.Timeout | null = null;
-  private timerEvery = 0;
   private readonly options: AlertEngineOptions;
   private readonly now: () => number;
-  /** The latest notifications, newest last (the admin API shows them). */
-  readonly history: AlertNotification[] = [];
+  private readonly leadership: Leadership;
+  private compiledFrom: AlertsConfig | undefined | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private timerEvery = 0;
+  private running: Promise<AlertNotification[]> | null = null;
+  private leading = false;
+  private closed = false;
   private readonly deliveries = new Set<Promise<void>>();
 
   constructor(options: AlertEngineOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
+    this.leadership = options.store.alerts.leadership(options.holder);
     this.refresh();
   }
 
-  /** Recompiles the rules when the config object changed (a reload), and keeps the timer at its interval. */
-  private refresh(): void {
+  /** True while this process is the one that evaluates and notifies. */
+  get isLeader(): boolean { return this.leading; }
+
+  /** Keeps the timer at the config's interval (a reload may change it); true when the config object changed. */
+  private refresh(): boolean {
     const cfg = this.options.config();
-    if (cfg === this.compiledFrom) return;
+    if (cfg === this.compiledFrom) return false;
     this.compiledFrom = cfg;
-    const before = new Map(this.rules.map((r) => [r.config.id, r]));
-    this.rules = (cfg?.rules ?? []).map((r) => compileRule(r, before.get(r.id)));
     // Without rules the timer still runs (slowly), so a reload that adds rules is picked up.
     const every = cfg?.evaluateIntervalMs ?? 10_000;
-    if (every !== this.timerEvery) {
+    if (every !== this.timerEvery && !this.closed) {
       if (this.timer) clearInterval(this.timer);
-      this.timer = null;
       this.timerEvery = every;
-      { this.timer = setInterval(() => this.evaluate(), every); this.timer.unref(); }
+      this.timer = setInterval(() => { void this.evaluate().catch((err: unknown) => this.options.logger.error({ event: 'alert_evaluation_failed' }, `alert evaluation failed: ${(err as Error).message}`)); }, every);
+      this.timer.unref();
     }
+    return true;
   }
 
-  record(t: TraceRecord): void {
-    for (const r of this.rules) {
-      if (r.routes && (t.routeId === null || !r.routes.has(t.routeId))) continue;
-      if (r.consumers && !r.consumers.has(consumerOf(t) ?? '')) continue;
-      if (r.tenants && !r.tenants.has(tenantOf(t) ?? '')) continue;
-      const key = groupKey(r, t);
-      if (key === null) continue;
-      const m = r.config.match;
-      const matched = (r.status === null || r.status.has(t.status)) && (r.codes === null || (t.code !== null && r.codes.has(t.code))) && (m.origin === undefined || m.origin === t.answeredBy);
-      let w = r.groups.get(key);
-      if (!w) {
-        if (r.groups.size >= MAX_GROUPS_PER_RULE) continue;
-        w = new Window();
-        r.groups.set(key, w);
-      }
-      w.add(Math.floor(t.ts / r.slotMs), matched, t.requestId);
-      w.lastVersions = [t.configVersion, t.stateVersion ?? null];
-    }
+  /** One evaluation of every rule, if this process leads; returns the notifications it sent. */
+  evaluate(): Promise<AlertNotification[]> {
+    // A tick and an admin call at once share one evaluation.
+    this.running ??= this.evaluateOnce().finally(() => { this.running = null; });
+    return this.running;
   }
 
-  /** One evaluation of every rule; returns the notifications it sent. */
-  evaluate(): AlertNotification[] {
-    this.refresh();
+  private async evaluateOnce(): Promise<AlertNotification[]> {
+    const changed = this.refresh();
     const now = this.now();
+    const cfg = this.compiledFrom ?? undefined;
+    const rules = cfg?.rules ?? [];
+    // A lease outlives a few missed evaluations (a GC pause, a slow query) but not a dead holder.
+    const wasLeading = this.leading;
+    this.leading = !this.closed && await this.leadership.tryLead(now, Math.max(3 * this.timerEvery, 3000));
+    if (this.leading !== wasLeading) {
+      this.options.logger.info({ event: this.leading ? 'alert_leader_acquired' : 'alert_leader_lost', holder: this.options.holder },
+        this.leading ? `alerts: this process (${this.options.holder}) now evaluates the rules` : 'alerts: another process evaluates the rules now');
+    }
+    if (!this.leading) return [];
+    const state = this.options.store.alerts;
+    if (changed || !wasLeading) await state.forgetOtherRules(rules.map((r) => ({ rule: r.id, hash: ruleHash(r) })));
+    // Notifications a previous leader committed but did not finish delivering (it died): at least once.
+    if (!wasLeading) for (const n of await state.pendingNotifications()) this.deliver(n);
+    await this.options.flush?.();
+    const firing = await state.firing();
     const sent: AlertNotification[] = [];
-    for (const r of this.rules) {
-      const c = r.config;
-      const slot = Math.floor(now / r.slotMs);
-      for (const [key, w] of r.groups) {
-        const { matching, total } = w.sums(slot);
-        const value = c.rate !== undefined ? (total > 0 ? matching / total : 0) : matching;
-        const above = c.rate !== undefined ? total >= c.minRequests && value > c.rate : value > c.count!;
-        if (above && w.firingSince === 0) {
-          w.firingSince = now;
-          sent.push(this.notify('firing', r, key, w, matching, total, value, now));
-        } else if (!above && w.firingSince !== 0) {
-          sent.push(this.notify('resolved', r, key, w, matching, total, value, now));
-          w.firingSince = 0;
+    for (const r of rules) {
+      const hash = ruleHash(r);
+      const q = queryOf(r, now);
+      const mine = new Map(firing.filter((f) => f.rule === r.id && f.ruleHash === hash).map((f) => [f.group, f]));
+      for (const { group, matching, total } of await this.options.store.log.alertCounts(q)) {
+        const value = r.rate !== undefined ? (total > 0 ? matching / total : 0) : matching;
+        const above = r.rate !== undefined ? total >= r.minRequests && value > r.rate : value > r.count!;
+        const was = mine.get(group);
+        mine.delete(group);
+        if (above && !was) {
+          const n = await this.transition('firing', r, hash, q, group, now, matching, total, value, now);
+          if (n) sent.push(n);
+        } else if (!above && was) {
+          const n = await this.transition('resolved', r, hash, q, group, was.since, matching, total, value, now);
+          if (n) sent.push(n);
         }
-        if (total === 0 && w.firingSince === 0) r.groups.delete(key);
+      }
+      // Groups with no call left in the window are back under their threshold.
+      for (const was of mine.values()) {
+        const n = await this.transition('resolved', r, hash, q, was.group, was.since, 0, 0, 0, now);
+        if (n) sent.push(n);
       }
     }
     return sent;
   }
 
-  firing(): { rule: string; group: string | null; since: number }[] {
-    const out = [];
-    for (const r of this.rules) for (const [key, w] of r.groups) if (w.firingSince) out.push({ rule: r.config.id, group: r.config.groupBy === 'none' ? null : key, since: w.firingSince });
-    return out;
-  }
-
-  private notify(status: AlertNotification['status'], r: CompiledRule, key: string, w: Window, matching: number, total: number, value: number, now: number): AlertNotification {
-    const c = r.config;
+  private async transition(status: AlertNotification['status'], r: AlertRuleConfig, hash: string, q: AlertQuery, group: string, since: number, matching: number, total: number, value: number, now: number): Promise<AlertNotification | null> {
+    const samples = await this.options.store.log.alertSamples(q, group, SAMPLES);
     const n: AlertNotification = {
-      status, rule: c.id, description: c.description ?? null, group: c.groupBy === 'none' ? null : key, groupBy: c.groupBy,
+      status, rule: r.id, description: r.description ?? null, group: r.groupBy === 'none' ? null : group, groupBy: r.groupBy,
       matching, total, value: Math.round(value * 10000) / 10000,
-      threshold: c.rate !== undefined ? { rate: c.rate } : { count: c.count! }, windowSeconds: c.windowSeconds,
-      since: w.firingSince, at: now, sampleRequestIds: [...w.samples], configVersion: w.lastVersions[0], stateVersion: w.lastVersions[1],
+      threshold: r.rate !== undefined ? { rate: r.rate } : { count: r.count! }, windowSeconds: r.windowSeconds,
+      since, at: now, sampleRequestIds: samples.map((s) => s.requestId), configVersion: samples[0]?.configVersion ?? null, stateVersion: samples[0]?.stateVersion ?? null,
     };
-    this.history.push(n);
-    if (this.history.length > 200) this.history.shift();
-    const what = c.rate !== undefined ? `${(n.value * 100).toFixed(1)}% of ${total} requests (threshold ${(c.rate * 100).toFixed(1)}%)` : `${matching} requests (threshold ${c.count})`;
-    const line = `alert ${c.id}${n.group ? ` [${c.groupBy}=${n.group}]` : ''} ${status}: ${what} over ${c.windowSeconds}s`;
+    const stored: StoredNotification = { id: newRequestId(), at: now, body: JSON.stringify(n), delivery: this.compiledFrom?.webhook ? 'pending' : 'none' };
+    const alert: FiringAlert = { rule: r.id, group, ruleHash: hash, since };
+    // The state change and its notification commit together, or not at all (another evaluator made it).
+    if (!(await this.options.store.alerts.transition({ kind: status, alert, notification: stored }))) return null;
+    const what = r.rate !== undefined ? `${(n.value * 100).toFixed(1)}% of ${total} requests (threshold ${(r.rate * 100).toFixed(1)}%)` : `${matching} requests (threshold ${r.count})`;
+    const line = `alert ${r.id}${n.group ? ` [${r.groupBy}=${n.group}]` : ''} ${status}: ${what} over ${r.windowSeconds}s`;
     if (status === 'firing') this.options.logger.warn({ event: 'alert_firing', alert: n }, line);
     else this.options.logger.info({ event: 'alert_resolved', alert: n }, line);
-    this.deliver(n);
+    this.options.events?.notified?.(status);
+    this.deliver(stored);
     return n;
   }
 
-  private deliver(n: AlertNotification): void {
+  private deliver(n: StoredNotification): void {
     const hook = this.compiledFrom?.webhook;
     if (!hook) return;
-    const p = fetch(hook.url, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'pinpoint-alerts', ...hook.headers },
-      body: JSON.stringify(n), signal: AbortSignal.timeout(hook.timeoutMs),
-    }).then(async (res) => {
-      await res.arrayBuffer();
-      if (!res.ok) this.options.logger.error({ event: 'alert_webhook_failed', rule: n.rule, status: res.status }, `alert webhook answered ${res.status} for ${n.rule} ${n.status}`);
-    }, (err: unknown) => {
-      this.options.logger.error({ event: 'alert_webhook_failed', rule: n.rule }, `alert webhook failed for ${n.rule} ${n.status}: ${(err as Error).message}`);
+    const { logger, events } = this.options;
+    const rule = (JSON.parse(n.body) as AlertNotification).rule;
+    const p = deliverWebhook(hook, n.id, n.body, {
+      retrying: (attempt, reason, waitMs) => {
+        events?.retried?.();
+        logger.warn({ event: 'alert_webhook_retry', rule, delivery: n.id, attempt, reason }, `alert webhook attempt ${attempt} for ${rule} failed (${reason}); retrying in ${waitMs} ms`);
+      },
+    }).then(async (result) => {
+      events?.delivered?.(result);
+      if (!result.ok) logger.error({ event: 'alert_webhook_failed', rule, delivery: n.id, attempts: result.attempts, reason: result.reason }, `alert webhook failed for ${rule}: ${result.reason}`);
+      const outcome: Delivery = result.ok ? 'delivered' : 'failed';
+      await this.options.store.alerts.setDelivery(n.id, outcome);
+    }).catch((err: unknown) => {
+      logger.error({ event: 'alert_webhook_failed', rule, delivery: n.id }, `alert webhook bookkeeping failed for ${rule}: ${(err as Error).message}`);
     }).finally(() => this.deliveries.delete(p));
     this.deliveries.add(p);
   }
 
-  /** Waits for notifications in flight (shutdown, tests). */
-  async settle(): Promise<void> { await Promise.all([...this.deliveries]); }
+  /** The alerts firing now (shared by every node). */
+  async firing(): Promise<{ rule: string; group: string | null; since: number }[]> {
+    const byId = new Map((this.options.config()?.rules ?? []).map((r) => [r.id, r]));
+    return (await this.options.store.alerts.firing())
+      .filter((f) => byId.has(f.rule))
+      .map((f) => ({ rule: f.rule, group: byId.get(f.rule)!.groupBy === 'none' ? null : f.group, since: f.since }));
+  }
 
-  close(): void {
+  /** The latest notifications, oldest first (whichever node sent them). */
+  async recent(limit = 200): Promise<AlertNotification[]> {
+    return (await this.options.store.alerts.recentNotifications(limit)).map((n) => JSON.parse(n.body) as AlertNotification);
+  }
+
+  /** Waits for the evaluation and the notifications in flight (shutdown, tests). */
+  async settle(): Promise<void> {
+    await this.running?.catch(() => undefined);
+    await Promise.all([...this.deliveries]);
+  }
+
+  /** Stops evaluating and gives the lead up, so another node takes over at its next tick. */
+  async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.running?.catch(() => undefined);
+    this.leading = false;
+    await this.leadership.release().catch(() => undefined);
   }
 }

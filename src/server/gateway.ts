@@ -88,6 +88,8 @@ export interface Gateway {
   fileHash(): string | null;
   /** The shared store (PostgreSQL) holding the call log and config versions, or null for the SQLite file. */
   readonly sharedStore: Store | null;
+  /** The SQLite file of the call log when there is no shared store (and of local data either way). */
+  readonly databaseFile: string;
   close(): Promise<void>;
 }
 
@@ -290,7 +292,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger.info({ event: 'gateway_stopped', written: writer.stats.written, dropped: writer.stats.dropped, failed: writer.stats.failed }, `gateway stopped; call log: ${writer.stats.written} written, ${writer.stats.dropped} dropped, ${writer.stats.failed} failed to write`);
   };
 
-  return { server, port: address.port, url: `http://${host}:${address.port}`, writer, tenancy, current: () => live.config, reload, reloadShared, adopt, fileHash: () => lastYaml?.hash ?? null, sharedStore: shared, close };
+  return { server, port: address.port, url: `http://${host}:${address.port}`, writer, tenancy, current: () => live.config, reload, reloadShared, adopt, fileHash: () => lastYaml?.hash ?? null, sharedStore: shared, databaseFile: options.databaseFile, close };
 }
 
 function handleRequest(config: CompiledConfig, writer: CallLogWriter, req: IncomingMessage, res: ServerResponse): void {

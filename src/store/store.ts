@@ -1,4 +1,6 @@
 import type { TraceRecord } from '../log/trace.ts';
+import type { AlertStateStore } from './alert-state.ts';
+import type { CallLogReader } from './call-log-reader.ts';
 import type { CallRow } from './sqlite/call-log-store.ts';
 import type { ConfigVersionRow } from './sqlite/config-versions.ts';
 
@@ -25,7 +27,11 @@ export interface Store {
   recordConfigVersion(hash: string, file: string, text: string, now: number): Promise<number>;
   getConfigVersion(version: number): Promise<ConfigVersionRow | null>;
   latestConfigVersion(): Promise<ConfigVersionRow | null>;
-  /** Forgets every call, config version and stat (demo --reset). The schema stays. */
+  /** Analytics, access-review and alert queries over the call log (every node's calls with PostgreSQL). */
+  readonly log: CallLogReader;
+  /** The alerts' firing state, notifications and leadership (created on first use). */
+  readonly alerts: AlertStateStore;
+  /** Forgets every call (rollups included), config version, stat and alert state (demo --reset). The schema stays. */
   reset(): Promise<void>;
   close(): Promise<void>;
 }

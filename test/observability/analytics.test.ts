@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { timeSeries, topOffenders } from '../../src/analytics/series.ts';
-import type { TraceRecord } from '../../src/log/trace.ts';
-import { CallLogStore, parseCallLines, toCallLine } from '../../src/store/sqlite/call-log-store.ts';
-import { openDatabase } from '../../src/store/sqlite/database.ts';
 import { assertProblem } from '../support/assertions.ts';
 import { call } from '../support/harness.ts';
 import { runCli } from '../support/cli.ts';
@@ -99,32 +92,4 @@ describe('analytics over the call log', () => {
   });
 });
 
-const trace = (n: number, extra: Partial<TraceRecord> = {}): TraceRecord => ({
-  requestId: `id-${n}`, ts: n * 60_000, configVersion: 1, stateVersion: 2, routeId: 'r', method: 'GET', path: '/p', query: '', host: null,
-  clientIp: '10.0.0.1', peerIp: '10.0.0.1', clientIpVia: 'peer', status: 403, code: 'insufficient_scope', answeredBy: 'gateway', deniedBy: 'scopes',
-  identity: { kind: 'api_key', credentialId: 'k1', consumerId: 'c1', tenantId: 't1', subject: 'c1', scopes: [], roles: [] },
-  checks: [], request: { headers: {}, contentLength: null, contentType: null, userAgent: null }, upstream: null, durationMs: 0.5, ...extra,
-});
-
-test('retention rolls old calls into hourly rows: the series keeps counting them after the traces are gone', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pinpoint-rollup-'));
-  try {
-    const db = openDatabase(join(dir, 'p.db'));
-    const store = new CallLogStore(db);
-    // 120 calls one minute apart (two hours), a third of them refused.
-    const records = Array.from({ length: 120 }, (_, i) => trace(i, i % 3 === 0 ? {} : { status: 200, code: null, answeredBy: 'upstream', deniedBy: null }));
-    store.insertBatch(parseCallLines(records.map(toCallLine).join('')));
-    const scope = { from: 0, to: 2 * 3600_000 };
-    const beforeSeries = timeSeries(db, scope, 3600_000, 'reason');
-    assert.equal(store.deleteOlderThan(3600_000 + 30 * 60_000), 90, 'an hour and a half of calls deleted');
-    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM calls').get() as { n: number }).n, 30);
-    const rolled = (db.prepare('SELECT SUM(n) AS n, COUNT(*) AS rows FROM calls_rollup').get() as { n: number; rows: number });
-    assert.equal(rolled.n, 90);
-    assert.ok(rolled.rows <= 4, `downsampled to ${rolled.rows} rows`);
-    assert.deepEqual(timeSeries(db, scope, 3600_000, 'reason'), beforeSeries);
-    assert.deepEqual(topOffenders(db, scope, 'tenant', 5), [{ key: 't1', refused: 40, total: 120, codes: { insufficient_scope: 40 } }]);
-    db.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+// Retention's rollups are covered, on both stores, by test/store/call-log-reader-contract.ts.

@@ -4,12 +4,14 @@ import pg from 'pg';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { postgresMigrations } from '../../src/store/postgres/migrations.ts';
 import { scratchDatabase } from '../support/postgres.ts';
-import { storeContract } from './store-contract.ts';
+import { storeContract, type StoreFactory } from './store-contract.ts';
+import { callLogReaderContract } from './call-log-reader-contract.ts';
+import { alertStateContract } from './alert-state-contract.ts';
 
 const databases: ReturnType<typeof scratchDatabase>[] = [];
 after(async () => { for (const d of databases) await d.drop(); });
 
-storeContract('postgres', {
+const factory: StoreFactory = {
   async fresh(t) {
     const db = scratchDatabase('store');
     databases.push(db);
@@ -23,7 +25,10 @@ storeContract('postgres', {
     t.after(() => other.close());
     return other;
   },
-});
+};
+storeContract('postgres', factory);
+callLogReaderContract('postgres', factory);
+alertStateContract('postgres', { ...factory, leaderTtlMatters: false });
 
 test('opening a store on a database that does not exist creates it and records every migration once', async () => {
   const db = scratchDatabase('create');

@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
-import { storeContract } from './store-contract.ts';
+import { storeContract, type StoreFactory } from './store-contract.ts';
+import { callLogReaderContract } from './call-log-reader-contract.ts';
+import { alertStateContract } from './alert-state-contract.ts';
 
-storeContract('sqlite', {
+const factory: StoreFactory = {
   async fresh(t) {
     const dir = mkdtempSync(join(tmpdir(), 'pinpoint-store-'));
     const store = new SqliteStore(join(dir, 'pinpoint.db'));
@@ -17,4 +19,7 @@ storeContract('sqlite', {
     t.after(() => other.close());
     return other;
   },
-});
+};
+storeContract('sqlite', factory);
+callLogReaderContract('sqlite', factory);
+alertStateContract('sqlite', { ...factory, leaderTtlMatters: true });

@@ -11,6 +11,8 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 export const LOCK_MIGRATE = 7_410_001;
 export const LOCK_CONFIG_VERSION = 7_410_002;
 export const LOCK_STATE_VERSION = 7_410_003;
+/** Held (session-level) by the one node that evaluates alert rules. */
+export const LOCK_ALERT_LEADER = 7_410_004;
 
 /**
  * libpq's default user when the URL names none: $PGUSER, then the operating-system user.

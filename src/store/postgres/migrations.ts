@@ -51,4 +51,15 @@ export const postgresMigrations: readonly string[] = [
    CREATE INDEX state_changes_tenant ON state_changes (tenant, version);
    CREATE INDEX state_changes_kind_id ON state_changes (kind, id, version);
    CREATE TABLE state_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // 3: hourly rollups of calls past retention (as in SQLite: src/analytics/rollup.ts), and the
+  // alerts' shared firing state and notifications (src/store/postgres/alert-state.ts).
+  `CREATE TABLE calls_rollup (
+     bucket BIGINT NOT NULL,
+     route_id TEXT, status INTEGER NOT NULL, code TEXT, answered_by TEXT NOT NULL,
+     consumer_id TEXT, tenant_id TEXT, client_ip TEXT NOT NULL, config_version INTEGER NOT NULL, state_version BIGINT,
+     n BIGINT NOT NULL
+   );
+   CREATE INDEX calls_rollup_bucket ON calls_rollup (bucket);
+   CREATE TABLE alert_state (rule TEXT NOT NULL, grp TEXT NOT NULL, rule_hash TEXT NOT NULL, since BIGINT NOT NULL, PRIMARY KEY (rule, grp));
+   CREATE TABLE alert_notifications (seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, at BIGINT NOT NULL, body TEXT NOT NULL, delivery TEXT NOT NULL);`,
 ];

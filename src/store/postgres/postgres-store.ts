@@ -3,6 +3,11 @@ import type { TraceRecord } from '../../log/trace.ts';
 import type { Store, StoreLocation } from '../store.ts';
 import type { CallRow } from '../sqlite/call-log-store.ts';
 import type { ConfigVersionRow } from '../sqlite/config-versions.ts';
+import type { AlertStateStore } from '../alert-state.ts';
+import type { CallLogReader } from '../call-log-reader.ts';
+import { ROLLUP_BUCKET_MS, ROLLUP_RETENTION_MS } from '../../analytics/rollup.ts';
+import { PostgresAlertState } from './alert-state.ts';
+import { PostgresCallLogReader, postgresDialect } from './call-log-reader.ts';
 import { createPool, ensureDatabase, inTransaction, LOCK_CONFIG_VERSION, migrate, withDefaultUser } from './database.ts';
 
 /** Notified (in the same transaction as the insert) whenever a config version is recorded. */
@@ -16,10 +21,14 @@ const clean = (s: string | null): string | null => (s === null || !s.includes('\
 export class PostgresStore implements Store {
   readonly location: StoreLocation;
   readonly pool: pg.Pool;
+  readonly log: CallLogReader;
+  readonly alerts: AlertStateStore;
 
   private constructor(url: string, pool: pg.Pool) {
     this.location = { kind: 'postgres', url };
     this.pool = pool;
+    this.log = new PostgresCallLogReader(pool);
+    this.alerts = new PostgresAlertState(pool, url);
   }
 
   /** Creates the database if missing and applies pending migrations. */
@@ -62,8 +71,18 @@ export class PostgresStore implements Store {
   }
 
   async deleteOlderThan(before: number, limit = 20_000): Promise<number> {
-    const r = await this.pool.query('DELETE FROM calls WHERE seq IN (SELECT seq FROM calls WHERE ts < $1 ORDER BY ts LIMIT $2)', [before, limit]);
-    return r.rowCount ?? 0;
+    // Counted into hourly rollups by the same statement that deletes them (as SQLite does in
+    // one transaction): a call is counted exactly once, in the log or in the rollup.
+    const d = postgresDialect;
+    const { rows } = await this.pool.query<{ n: number }>(`WITH victims AS (
+        DELETE FROM calls WHERE seq IN (SELECT seq FROM calls WHERE ts < $1 ORDER BY ts LIMIT $2) RETURNING *
+      ), rolled AS (
+        INSERT INTO calls_rollup (bucket, route_id, status, code, answered_by, consumer_id, tenant_id, client_ip, config_version, state_version, n)
+        SELECT (ts / ${ROLLUP_BUCKET_MS}) * ${ROLLUP_BUCKET_MS}, route_id, status, code, answered_by, ${d.consumer}, ${d.tenant}, client_ip, config_version, ${d.stateVersion}, COUNT(*)
+        FROM victims GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+      ) SELECT COUNT(*) AS n FROM victims`, [before, limit]);
+    await this.pool.query('DELETE FROM calls_rollup WHERE bucket < $1', [before - ROLLUP_RETENTION_MS]);
+    return rows[0]?.n ?? 0;
   }
 
   async setStat(name: string, value: number, now: number): Promise<void> {
@@ -103,7 +122,7 @@ export class PostgresStore implements Store {
   reset(): Promise<void> {
     return inTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [LOCK_CONFIG_VERSION]);
-      await client.query('TRUNCATE calls, config_versions, log_stats RESTART IDENTITY');
+      await client.query('TRUNCATE calls, calls_rollup, config_versions, log_stats, alert_state, alert_notifications RESTART IDENTITY');
     });
   }
 

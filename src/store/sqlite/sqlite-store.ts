@@ -4,17 +4,27 @@ import type { Store, StoreLocation } from '../store.ts';
 import { CallLogStore, findTrace, readStats, recentTraces, type CallRow } from './call-log-store.ts';
 import { getConfigVersion, latestConfigVersion, recordConfigVersion, type ConfigVersionRow } from './config-versions.ts';
 import { openDatabase } from './database.ts';
+import { SqliteAlertState } from './alert-state.ts';
+import { SqliteCallLogReader } from './call-log-reader.ts';
+import type { AlertStateStore } from '../alert-state.ts';
+import type { CallLogReader } from '../call-log-reader.ts';
 
 /** The embedded store behind the Store interface: synchronous SQLite calls, resolved at once. */
 export class SqliteStore implements Store {
   readonly location: StoreLocation;
   readonly db: DatabaseSync;
   private calls: CallLogStore | null = null;
+  private alertState: SqliteAlertState | null = null;
+  readonly log: CallLogReader;
 
   constructor(file: string, options: { readOnly?: boolean } = {}) {
     this.location = { kind: 'sqlite', file };
     this.db = openDatabase(file, options);
+    this.log = new SqliteCallLogReader(this.db);
   }
+
+  // Lazy: creating its tables needs a writable file, and read-only handles (CLI) never use it.
+  get alerts(): AlertStateStore { return (this.alertState ??= new SqliteAlertState(this.db)); }
 
   async insertBatch(rows: readonly CallRow[]): Promise<void> {
     this.calls ??= new CallLogStore(this.db);
@@ -45,7 +55,9 @@ export class SqliteStore implements Store {
   async latestConfigVersion(): Promise<ConfigVersionRow | null> { const r = latestConfigVersion(this.db); return r && { ...r }; }
 
   async reset(): Promise<void> {
-    this.db.exec('BEGIN IMMEDIATE; DELETE FROM calls; DELETE FROM config_versions; DELETE FROM log_stats; COMMIT');
+    const exists = (t: string) => this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(t) !== undefined;
+    const optional = ['calls_rollup', 'alert_state', 'alert_notifications'].filter(exists).map((t) => `DELETE FROM ${t};`).join(' ');
+    this.db.exec(`BEGIN IMMEDIATE; DELETE FROM calls; DELETE FROM config_versions; DELETE FROM log_stats; ${optional} COMMIT`);
   }
 
   async close(): Promise<void> { this.db.close(); }
