@@ -54,10 +54,13 @@ describe('per-client lock', () => {
 
     const m = await env.req({ path: '/metrics', token: tokens.operator });
     assert.equal(m.status, 200);
-    const value = (name: string) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\d+)`, 'm').exec(m.text)?.[1] ?? 'NaN');
-    assert.ok(value('pinpoint_auth_failures_total{surface="admin"}') >= 5, m.text.slice(0, 200));
-    assert.ok(value('pinpoint_auth_lockouts_total{surface="admin",scope="client"}') >= 1);
-    assert.ok(value('pinpoint_auth_throttled_total{surface="admin",scope="client"}') >= 2);
+    // Sum of the series of a metric whose labels include all of `labels` (others, like node, may be there too).
+    const value = (name: string, labels: string[]) => m.text.split('\n')
+      .filter((l) => l.startsWith(`${name}{`) && labels.every((x) => l.includes(x)))
+      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    assert.ok(value('pinpoint_auth_failures_total', ['surface="admin"']) >= 5, m.text.split('\n').filter((l) => l.startsWith('pinpoint_auth')).join('\n'));
+    assert.ok(value('pinpoint_auth_lockouts_total', ['surface="admin"', 'scope="client"']) >= 1);
+    assert.ok(value('pinpoint_auth_throttled_total', ['surface="admin"', 'scope="client"']) >= 2);
   });
 
   test('calls without any Authorization header are not counted as guesses', async () => {
