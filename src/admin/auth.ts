@@ -21,11 +21,14 @@ export function authenticateAdmin(req: IncomingMessage, tokens: ReadonlyMap<stri
   if (!auth) throw new AdminError('admin_unauthenticated', 'No admin token: send Authorization: Bearer <admin token>.');
   const [scheme, token] = auth.split(' ');
   if (scheme?.toLowerCase() !== 'bearer' || !token) throw new AdminError('admin_unauthenticated', 'The Authorization header must be "Bearer <admin token>".');
-  const hash = hashApiKey(token.trim());
+  const hash = Buffer.from(hashApiKey(token.trim()), 'hex');
+  let found: AdminPrincipal | null = null;
   for (const [h, p] of tokens) {
-    // Constant-time over the hash, so response timing says nothing about near misses.
-    if (timingSafeEqual(Buffer.from(h, 'hex'), Buffer.from(hash, 'hex'))) return p;
+    // Constant-time over the hash, and every token compared (no early return), so response
+    // timing says nothing about near misses nor about which token matched.
+    if (timingSafeEqual(Buffer.from(h, 'hex'), hash) && found === null) found = p;
   }
+  if (found) return found;
   throw new AdminError('admin_unauthenticated', 'This admin token is not known (API keys are not admin tokens).');
 }
 

@@ -34,7 +34,7 @@ export function openApiDocument(routes: readonly AdminRoute[]): Record<string, u
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Pinpoint admin API', version: '1', description: 'Tenants, consumers, keys, APIs, policies, subscriptions, audit, logs, explain and AI usage and cost. Authenticate with an admin token as Authorization: Bearer <token>.' },
+    info: { title: 'Pinpoint admin API', version: '1', description: 'Tenants, consumers, keys, APIs, policies, subscriptions, audit, logs, explain and AI usage and cost. Authenticate with an admin token as Authorization: Bearer <token> (never a cookie or the query string). Bodies are application/json (else 415) up to 1 MiB (else 413); a browser may change state only from this listener\'s own origin (else 403 admin_cross_site_request); repeated wrong tokens lock the client address (429 admin_auth_throttled with Retry-After).' },
     components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
     security: [{ adminToken: [] }],
     paths,

@@ -3,8 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { newRequestId } from '../log/request-id.ts';
 import type { Gateway } from '../server/gateway.ts';
 import type { Logger } from '../server/logger.ts';
-import { authenticateAdmin, indexTokens } from './auth.ts';
-import type { AdminToken } from './config.ts';
+import { indexTokens } from './auth.ts';
+import { guardedAuthenticator } from './auth-guard.ts';
+import { adminAuthThrottleDefaults, type AdminToken } from './config.ts';
+import { AuthFailureThrottle, type AuthThrottleSettings } from '../limits/auth-failure-throttle.ts';
+import { bodyRefusal, crossSiteRefusal, ownOrigins } from './request-guard.ts';
 import { cascadeApi, cascadeConsumer, crudRoutes, tenantRoutes } from './entities.ts';
 import { AdminError, readBody, sendAdminProblem, sendJson } from './http.ts';
 import { keyRoutes } from './keys.ts';
@@ -29,6 +32,10 @@ export interface AdminServerOptions {
   readonly port: number;
   readonly host?: string | undefined;
   readonly logger: Logger;
+  /** Brute-force protection of admin tokens; default adminAuthThrottleDefaults. */
+  readonly authThrottle?: AuthThrottleSettings | undefined;
+  /** Public origins of a proxy in front of the console, besides the listener's own. */
+  readonly trustedOrigins?: readonly string[] | undefined;
   /** The process's vault, attachable after start; without it GET /v1/vaults lists none. */
   readonly vaults?: VaultAttachment | undefined;
 }
@@ -37,6 +44,7 @@ export interface AdminServer {
   readonly server: Server;
   readonly url: string;
   readonly port: number;
+  readonly authThrottle: AuthFailureThrottle;
   close(): Promise<void>;
 }
 
@@ -61,7 +69,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const table = adminRouteTable();
   const routes = compileRoutes(table);
   const openapi = JSON.stringify(openApiDocument(table));
-  const tokens = indexTokens(options.tokens);
+  const throttle = new AuthFailureThrottle('admin', options.authThrottle ?? adminAuthThrottleDefaults);
+  const authenticate = guardedAuthenticator(indexTokens(options.tokens), throttle, options.logger);
+  const host = options.host ?? '127.0.0.1';
+  const wildcardHost = host === '0.0.0.0' || host === '::';
+  // Known once listening (port 0 picks one); no request is served before.
+  let origins: ReadonlySet<string> = new Set();
   const console_ = consoleAssets();
   const deps = { gateway: options.gateway, databaseFile: options.databaseFile, vaults: options.vaults ?? new VaultAttachment() };
   // Metrics and alerting live with the admin listener: /metrics is served here (docs/observability.md).
@@ -82,14 +95,16 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         res.end('Pinpoint admin API. The OpenAPI document is at /openapi.json; calls need Authorization: Bearer <admin token>.\n');
         return;
       }
-      if (method === 'GET' && url.pathname === '/metrics') { await observability.serveMetrics(authenticateAdmin(req, tokens), res, requestId); return; }
+      if (method === 'GET' && url.pathname === '/metrics') { await observability.serveMetrics(authenticate(req, requestId), res, requestId); return; }
       const match = matchRoute(routes, method, url.pathname);
       if (match.kind === 'none') throw new AdminError('admin_not_found', `No admin endpoint ${method} ${url.pathname}; see /openapi.json.`);
       if (match.kind === 'method') {
         sendAdminProblem(res, new AdminError('admin_invalid_request', `${method} is not served on ${url.pathname}; allowed: ${match.allow.join(', ')}.`), requestId, { allow: match.allow.join(', ') });
         return;
       }
-      const principal = authenticateAdmin(req, tokens);
+      const refusal = crossSiteRefusal(method, req.headers, origins, wildcardHost) ?? bodyRefusal(method, req.headers);
+      if (refusal) throw refusal;
+      const principal = authenticate(req, requestId);
       const body = method === 'GET' || method === 'DELETE' ? undefined : await readBody(req);
       const answer = await match.route.handle({ principal, params: match.params, query: url.searchParams, body, requestId, deps });
       options.logger.info({ event: 'admin_call', requestId, admin: principal.id, method, path: url.pathname, status: answer.status }, `admin ${principal.id} ${method} ${url.pathname} -> ${answer.status}`);
@@ -97,20 +112,34 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     };
     run().catch((err: unknown) => {
       if (res.headersSent) { res.destroy(); return; }
-      if (err instanceof AdminError) { sendAdminProblem(res, err, requestId, err.code === 'admin_unauthenticated' ? { 'www-authenticate': 'Bearer realm="pinpoint-admin"' } : {}); return; }
+      if (err instanceof AdminError) {
+        // Each cross-site attempt is worth a line; throttled retries are counted by the metric and
+        // logged at debug, since the lock itself was logged once (admin_auth_locked) and a guesser would flood the log.
+        if (err.code === 'admin_cross_site_request' || err.code === 'admin_auth_throttled') {
+          options.logger[err.code === 'admin_auth_throttled' ? 'debug' : 'warn']({ event: err.code, requestId, method, path: url.pathname, client: req.socket.remoteAddress, origin: req.headers.origin, secFetchSite: req.headers['sec-fetch-site'] }, `admin ${method} ${url.pathname} refused: ${err.code}`);
+        }
+        sendAdminProblem(res, err, requestId, {
+          ...err.headers,
+          ...(err.code === 'admin_unauthenticated' ? { 'www-authenticate': 'Bearer realm="pinpoint-admin"' } : {}),
+          // The unread rest of an oversized body is not drained: the connection ends with the answer.
+          ...(err.code === 'admin_payload_too_large' ? { connection: 'close' } : {}),
+        });
+        return;
+      }
       options.logger.error({ event: 'admin_internal_error', requestId, err: (err as Error)?.stack ?? String(err) }, 'admin API error');
       sendAdminProblem(res, new AdminError('internal_error', 'The admin API failed; the request id is in its log.'), requestId);
     });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => { server.off('error', reject); resolve(); });
+    server.listen(options.port, host, () => { server.off('error', reject); resolve(); });
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  origins = ownOrigins(host, port, options.trustedOrigins);
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   options.logger.info({ event: 'admin_listening', port }, `admin API listening on ${url}`);
   return {
-    server, url, port,
+    server, url, port, authThrottle: throttle,
     close: () => new Promise<void>((resolve) => { observability.close(); server.close(() => resolve()); server.closeAllConnections(); }),
   };
 }

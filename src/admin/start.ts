@@ -8,7 +8,7 @@ export async function startAdminIfConfigured(gateway: Gateway, logger: Logger, d
   const admin = gateway.current().raw.admin;
   if (!admin) return null;
   return startAdminServer({
-    gateway, databaseFile, tokens: admin.tokens, logger, host: admin.host, vaults,
+    gateway, databaseFile, tokens: admin.tokens, logger, host: admin.host, vaults, authThrottle: admin.authThrottle, trustedOrigins: admin.trustedOrigins,
     port: port ?? admin.port ?? (gateway.port === 0 ? 0 : gateway.port + 1),
   });
 }

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SignJWT } from 'jose';
+import type { AuthFailureThrottle } from '../limits/auth-failure-throttle.ts';
+import { canonicalIp } from '../net/cidr-set.ts';
+import type { Logger } from '../server/logger.ts';
 import type { AppDirectory, AppRegistration } from './apps.ts';
 import { authenticateClient } from './client-auth.ts';
 import { oauthError, oauthErrorBody, type OAuthError } from './oauth-errors.ts';
@@ -17,6 +20,9 @@ export interface TokenServiceOptions {
   readonly now?: () => number;
   /** Called once per token request, for the audit log: never with a secret or a token. */
   readonly onTokenRequest?: (event: TokenRequestEvent) => void;
+  /** Brute-force protection of client secrets and assertions: failures per client address, and globally. */
+  readonly clientAuthThrottle?: AuthFailureThrottle | undefined;
+  readonly logger?: Logger | undefined;
 }
 
 export interface TokenRequestEvent {
@@ -83,10 +89,26 @@ export function createTokenService(options: TokenServiceOptions): (req: Incoming
         tenant, clientId: app?.clientId ?? form.get('client_id'), objectId: app?.objectId ?? null, clientIp: req.socket.remoteAddress ?? '', status, error,
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       });
+      const throttle = options.clientAuthThrottle;
+      const clientIp = canonicalIp(req.socket.remoteAddress ?? '0.0.0.0');
+      const refused = throttle?.refusal(clientIp, now());
+      if (refused) {
+        // Entra ID answers a throttled client-credentials request with 429 and Retry-After; MSAL
+        // (and so @azure/identity) honours it. Refused before the secret is looked at, so a lock
+        // cannot be probed with guesses: the right secret gets the same answer until it ends.
+        sendOAuthError(res, oauthError(429, 'temporarily_unavailable', 50053, `Too many failed client authentications from this address. Retry after ${refused.retryAfterSeconds} seconds.`), now(), { 'retry-after': String(refused.retryAfterSeconds) });
+        report(429, 'temporarily_unavailable', null);
+        return;
+      }
       void issueToken(options, tenant, host, `${base}/oauth2/${endpoint.includes('v2.0') ? 'v2.0/' : ''}token`, form, now()).then(
         (out) => {
-          if ('error' in out) { sendOAuthError(res, out, now()); report(out.status, out.error, null); }
-          else { sendJson(res, 200, out.answer); report(200, null, out.app); }
+          if ('error' in out) {
+            sendOAuthError(res, out, now()); report(out.status, out.error, null);
+            if (out.error === 'invalid_client' && throttle) {
+              const lock = throttle.failed(clientIp, now());
+              if (lock) options.logger?.warn({ event: 'token_client_auth_locked', client: lock.client, scope: lock.scope, limit: lock.limit, windowSeconds: lock.windowSeconds, tenant }, `token service: client authentication locked for ${lock.scope === 'client' ? lock.client : 'unproven clients'} after ${lock.limit} failures within ${lock.windowSeconds} s`);
+            }
+          } else { sendJson(res, 200, out.answer); report(200, null, out.app); throttle?.succeeded(clientIp, now()); }
         },
         () => { sendOAuthError(res, oauthError(400, 'invalid_request', 90000, 'The token request could not be processed.'), now()); report(400, 'invalid_request', null); },
       );
@@ -161,8 +183,8 @@ function readForm(req: IncomingMessage, done: (form: URLSearchParams | null) => 
   req.on('error', () => done(null));
 }
 
-function sendOAuthError(res: ServerResponse, e: OAuthError, nowMs: number): void {
-  sendBody(res, e.status, oauthErrorBody(e, nowMs), { pragma: 'no-cache' });
+function sendOAuthError(res: ServerResponse, e: OAuthError, nowMs: number, extra: Readonly<Record<string, string>> = {}): void {
+  sendBody(res, e.status, oauthErrorBody(e, nowMs), { pragma: 'no-cache', ...extra });
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {

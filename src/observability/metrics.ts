@@ -2,6 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { FastCounter, FastHistogram } from './fast-metrics.ts';
 import type { TraceRecord } from '../log/trace.ts';
+import type { AuthThrottleEvent } from '../limits/auth-failure-throttle.ts';
 import type { Gateway } from '../server/gateway.ts';
 
 // Prometheus metrics fed from the decision channel: the request thread only publishes the
@@ -108,11 +109,22 @@ export function createGatewayMetrics(gateway: Pick<Gateway, 'writer' | 'current'
     }
   };
 
+  // Brute-force throttles (admin tokens, token-service client secrets) publish on their own channel;
+  // labels are fixed enums (surface, scope), never the client address.
+  const authFailures = new Counter({ name: 'pinpoint_auth_failures_total', help: 'Failed admin-token or client-secret authentications, by surface (admin, token-service).', labelNames: ['surface'] as const, registers: [registry] });
+  const authLocks = new Counter({ name: 'pinpoint_auth_lockouts_total', help: 'Brute-force locks begun, by surface and scope (client: one address; global: the backstop).', labelNames: ['surface', 'scope'] as const, registers: [registry] });
+  const authThrottled = new Counter({ name: 'pinpoint_auth_throttled_total', help: 'Authentication attempts refused by a brute-force lock (429), by surface and scope.', labelNames: ['surface', 'scope'] as const, registers: [registry] });
+  const onAuthThrottle = (message: unknown) => {
+    const e = message as AuthThrottleEvent;
+    if (e.kind === 'failure') authFailures.labels(e.surface).inc();
+    else (e.kind === 'locked' ? authLocks : authThrottled).labels(e.surface, e.scope ?? 'client').inc();
+  };
+
   const listener = (message: unknown) => observe(message as TraceRecord);
-  if (options.subscribe !== false) subscribe('pinpoint:decision', listener);
+  if (options.subscribe !== false) { subscribe('pinpoint:decision', listener); subscribe('pinpoint:auth-throttle', onAuthThrottle); }
   return {
     registry, observe,
     text: () => registry.metrics(),
-    close() { if (options.subscribe !== false) unsubscribe('pinpoint:decision', listener); },
+    close() { if (options.subscribe !== false) { unsubscribe('pinpoint:decision', listener); unsubscribe('pinpoint:auth-throttle', onAuthThrottle); } },
   };
 }

@@ -215,6 +215,30 @@ export const reasons = {
     causes: ['the id is already taken', 'another admin changed the entity meanwhile', 'the entity is still referenced (e.g. a tenant with consumers)'],
     fixes: ['choose another id or update the existing entity', 'read it again and reapply the change', 'delete or move the dependants first'],
   },
+  admin_auth_throttled: {
+    status: 429, layer: 'limit', title: 'Too many failed admin authentications',
+    hint: 'Wait for the number of seconds in Retry-After; until then even a right token is refused from this address.',
+    causes: ['someone guessing admin tokens from this address', 'a script or console session retrying with a wrong or revoked token', 'many failures from many addresses tripped the global backstop'],
+    fixes: ['nothing, if it was an attack: the lock ends by itself; look for the admin_auth_locked log lines and their addresses', 'fix the token in the script and wait for Retry-After', 'find the source of the failures (metric pinpoint_auth_failures_total); raise admin.authThrottle only if the failures are legitimate'],
+  },
+  admin_cross_site_request: {
+    status: 403, layer: 'request', title: 'A cross-site request to the admin API was refused',
+    hint: 'Change admin state from the console on the admin listener\'s own origin, or from a non-browser client.',
+    causes: ['a page on another origin tried to change admin state (CSRF attempt)', 'the console is served through a proxy whose public origin is not in admin.trustedOrigins'],
+    fixes: ['nothing, if it was an attack', 'add the proxy\'s public origin (scheme://host:port) to admin.trustedOrigins'],
+  },
+  admin_unsupported_media_type: {
+    status: 415, layer: 'request', title: 'The admin API accepts JSON bodies only',
+    hint: 'Send the body with Content-Type: application/json.',
+    causes: ['a body sent without Content-Type or as form data or text/plain (which is also what a cross-site form or simple fetch sends)'],
+    fixes: ['set Content-Type: application/json on the client'],
+  },
+  admin_payload_too_large: {
+    status: 413, layer: 'request', title: 'The admin request body is too large',
+    hint: 'Admin bodies are limited to 1 MiB; send smaller changes.',
+    causes: ['a bulk change sent as one body', 'a client sending the wrong file'],
+    fixes: ['split the change into several calls (or use `pinpoint apply`)', 'check what the client sends'],
+  },
   rate_limited: {
     status: 429, layer: 'limit', title: 'Too many requests',
     hint: 'Slow down and retry after the number of seconds in Retry-After.',

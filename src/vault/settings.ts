@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { authThrottleSchema, type AuthThrottleSettings } from '../limits/auth-failure-throttle.ts';
 
 export const secretPermissions = ['get', 'list', 'set', 'delete', 'recover', 'backup', 'restore', 'purge'] as const;
 export type SecretPermission = (typeof secretPermissions)[number];
@@ -12,6 +13,12 @@ const limitSchema = z.strictObject({
 
 // Key Vault's documented service limit for secrets: 4,000 transactions per 10 s per vault.
 const defaultLimit = { requests: 4000, windowSeconds: 10 };
+
+/**
+ * Apps are machines that retry: 20 failed client authentications from one address per minute lock
+ * it for a minute (the Retry-After: 60 Entra ID sends); 200 from everyone lock unproven clients.
+ */
+export const clientAuthThrottleDefaults: AuthThrottleSettings = { maxFailures: 20, windowSeconds: 60, globalMaxFailures: 200, maxTrackedClients: 10_000 };
 
 const hexDigest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'a client secret digest is "sha256:" and 64 hex digits (see `hashClientSecret`)');
 
@@ -70,6 +77,8 @@ export const vaultSettingsSchema = z.strictObject({
     tokenLifetimeSeconds: z.number().int().min(60).max(86_400).default(3600),
     rotateSigningKeyAfterHours: z.number().positive().default(24 * 7),
     clockToleranceSeconds: z.number().int().min(0).max(600).default(60),
+    /** Brute-force protection of client secrets and assertions (docs/vault.md#client-secret-guessing). */
+    clientAuthThrottle: authThrottleSchema(clientAuthThrottleDefaults),
   }),
   apps: z.array(appSchema).default([]),
   vaults: z.array(vaultSchema).min(1),

@@ -20,6 +20,7 @@ import { loadVaultSettingsFile } from './settings.ts';
 import { kvError } from './shapes.ts';
 import { VaultStore } from './store.ts';
 import { VaultThrottle } from './throttle.ts';
+import { AuthFailureThrottle } from '../limits/auth-failure-throttle.ts';
 import { vaultTrace } from './vault-trace.ts';
 
 export interface VaultServerOptions {
@@ -80,6 +81,7 @@ export async function startVaultServer(options: VaultServerOptions): Promise<Vau
   const tokenService = createTokenService({
     apps: () => live.apps, keys, resources: () => live.resources, authorityHosts: () => live.authorityHosts,
     tokenLifetimeSeconds: ts.tokenLifetimeSeconds,
+    clientAuthThrottle: new AuthFailureThrottle('token-service', ts.clientAuthThrottle), logger,
     onTokenRequest: (e) => audit.write({
       ts: new Date().toISOString(), requestId: newRequestId(), vault: null, operation: 'TokenRequest',
       identity: e.clientId ? { appid: e.clientId, oid: e.objectId ?? '', tid: e.tenant } : null, clientIp: canonicalIp(e.clientIp || '0.0.0.0'),

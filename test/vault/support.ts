@@ -7,6 +7,7 @@ import { SecretClient } from '@azure/keyvault-secrets';
 import { stringify } from 'yaml';
 import { hashClientSecret } from '../../src/identity/apps.ts';
 import type { CallLogWriter } from '../../src/log/call-log-writer.ts';
+import type { Logger } from '../../src/server/logger.ts';
 import { createCa, issueServerCert } from '../../src/tls/demo-ca.ts';
 import { startVaultServer, type VaultServer } from '../../src/vault/vault-server.ts';
 import type { SecretPermission } from '../../src/vault/settings.ts';
@@ -53,7 +54,7 @@ export interface TestVault {
   close(): Promise<void>;
 }
 
-export async function startTestVault(settings: object, options: { callLog?: CallLogWriter | null; dir?: string; masterKey?: Buffer; port?: number } = {}): Promise<TestVault> {
+export async function startTestVault(settings: object, options: { callLog?: CallLogWriter | null; dir?: string; masterKey?: Buffer; port?: number; logger?: Logger } = {}): Promise<TestVault> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pinpoint-vault-'));
   const settingsFile = join(dir, 'vault.yaml');
   writeFileSync(settingsFile, stringify(settings));
@@ -61,7 +62,7 @@ export async function startTestVault(settings: object, options: { callLog?: Call
   const masterKey = options.masterKey ?? randomBytes(32);
   const vault = await startVaultServer({
     settingsFile, databaseFile: join(dir, 'vault.db'), auditFile: join(dir, 'vault-audit.log'), masterKey,
-    tls, port: options.port ?? 0, callLog: options.callLog ?? null, watch: false,
+    tls, port: options.port ?? 0, callLog: options.callLog ?? null, watch: false, ...(options.logger ? { logger: options.logger } : {}),
   });
   return {
     vault, dir, url: vault.url, caPem: tls.caPem, settingsFile, masterKey,
