@@ -53,11 +53,17 @@ function secretCallout(answer) {
 }
 
 export async function appPage(id) {
+  const keysPath = `/v1/consumers/${encodeURIComponent(id)}/keys`;
   const [{ item: c }, { items: keys }, subs] = await Promise.all([
-    api('GET', `/v1/consumers/${encodeURIComponent(id)}`), api('GET', `/v1/consumers/${encodeURIComponent(id)}/keys`), api('GET', '/v1/subscriptions')]);
+    api('GET', `/v1/consumers/${encodeURIComponent(id)}`), api('GET', keysPath), api('GET', '/v1/subscriptions')]);
   const out = h('div', { 'aria-live': 'polite' });
-  const act = async (fn) => { try { out.replaceChildren(await fn()); } catch (err) { out.replaceChildren(notice('error', err.message)); } };
-  const rows = keys.map((k) => {
+  const keysBox = h('div', {});
+  // After an action the table is redrawn from the API (a rotation adds a key and marks the old
+  // one replaced) while the answer, with a secret shown once, stays where it is.
+  const drawKeys = (items) => keysBox.replaceChildren(table(['Key', 'Scopes', 'State', 'Rotation', 'Actions'], items.map(keyRow)));
+  const refreshKeys = async () => drawKeys((await api('GET', keysPath)).items);
+  const act = async (fn) => { try { out.replaceChildren(await fn()); await refreshKeys(); } catch (err) { out.replaceChildren(notice('error', err.message)); } };
+  function keyRow(k) {
     const d = k.data;
     const reason = h('input', { id: `reason-${k.id}`, name: 'reason', value: 'revoked from the console', 'aria-label': `Reason to revoke ${k.id}` });
     return [k.id, (d.scopes ?? []).join(' ') || '—', keyState(d), d.replacedBy ? `replaced by ${d.replacedBy}` : '—',
@@ -65,14 +71,15 @@ export async function appPage(id) {
         h('button', { type: 'button', onclick: () => act(async () => secretCallout(await api('POST', `/v1/keys/${encodeURIComponent(k.id)}/rotate`, { overlapSeconds: 3600 }))) }, `Rotate ${k.id}`),
         reason,
         h('button', { type: 'button', class: 'danger', onclick: () => act(async () => { await api('POST', `/v1/keys/${encodeURIComponent(k.id)}/revoke`, { reason: reason.value || 'revoked from the console' }); return notice('info', `Key ${k.id} revoked; the next request with it is refused with credential_revoked.`); }) }, `Revoke ${k.id}`))];
-  });
+  }
+  drawKeys(keys);
   return h('section', {}, h('h1', {}, `App ${c.id}`),
     h('p', {}, `Tenant ${c.tenant} · ${c.data.name ?? 'no display name'} · status ${c.data.status} · v${c.version}`),
     c.data.jwtSubjects?.length ? h('p', {}, 'JWT subjects: ', c.data.jwtSubjects.join(', ')) : null,
-    h('h2', {}, 'Keys'), table(['Key', 'Scopes', 'State', 'Rotation', 'Actions'], rows), out,
+    h('h2', {}, 'Keys'), keysBox, out,
     h('h2', {}, 'Create a key'),
     actionForm('Create key', [['scopes', 'Scopes (space-separated)'], ['expiresAt', 'Expires at (ISO date, optional)']], async (v) =>
-      secretCallout(await api('POST', `/v1/consumers/${encodeURIComponent(id)}/keys`, { scopes: listOf(v.scopes), ...(v.expiresAt ? { expiresAt: v.expiresAt } : {}) })), { prefix: 'key' }),
+      { const shown = secretCallout(await api('POST', keysPath, { scopes: listOf(v.scopes), ...(v.expiresAt ? { expiresAt: v.expiresAt } : {}) })); await refreshKeys(); return shown; }, { prefix: 'key' }),
     h('h2', {}, 'Subscriptions'),
     table(['Subscription', 'API', 'Status'], subs.items.filter((s) => s.data.consumer === id).map((s) => [s.id, s.data.api, s.data.status])));
 }
