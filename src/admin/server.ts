@@ -99,7 +99,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       const match = matchRoute(routes, method, url.pathname);
       if (match.kind === 'none') throw new AdminError('admin_not_found', `No admin endpoint ${method} ${url.pathname}; see /openapi.json.`);
       if (match.kind === 'method') {
-        sendAdminProblem(res, new AdminError('admin_invalid_request', `${method} is not served on ${url.pathname}; allowed: ${match.allow.join(', ')}.`), requestId, { allow: match.allow.join(', ') });
+        sendAdminProblem(res, new AdminError('method_not_allowed', `${method} is not served on ${url.pathname}; allowed: ${match.allow.join(', ')}.`), requestId, { allow: match.allow.join(', ') });
         return;
       }
       const refusal = crossSiteRefusal(method, req.headers, origins, wildcardHost) ?? bodyRefusal(method, req.headers);

@@ -170,11 +170,11 @@ describe('validation answers', () => {
     assert.deepEqual(paths, ['/effect', '/id', '/methods/0', '/subjects/consumers/0']);
   });
 
-  test('a body that is not JSON, an unknown route and a wrong method each get a problem', async () => {
+  test('a body that is not JSON, an unknown route and a wrong method each get a problem (the wrong method a 405 with Allow)', async () => {
     assertProblem(await env.adm('POST', '/v1/consumers', tokens.acme, '{nope'), 400, 'admin_invalid_request');
     assertProblem(await env.adm('GET', '/v1/nothing', tokens.acme), 404, 'admin_not_found');
     const m = await env.adm('PUT', '/v1/consumers', tokens.acme, {});
-    assertProblem(m, 400, 'admin_invalid_request');
+    assertProblem(m, 405, 'method_not_allowed');
     assert.match(m.headers.get('allow') ?? '', /GET/);
   });
 
