@@ -52,7 +52,8 @@ export async function findJumps(store: JumpSource, state: StateStore, scope: Sco
     let stateChange: Jump['stateChange'] = null;
     if (!before || before.configVersion !== v.configVersion) {
       const row = await store.getConfigVersion(v.configVersion);
-      if (row) configChange = { version: row.version, loadedAt: row.loadedAt, file: row.file };
+      // The config file's path is the operator's business (it names the host's layout), not a tenant admin's.
+      if (row) configChange = { version: row.version, loadedAt: row.loadedAt, file: scope.tenant ? '(gateway config)' : row.file };
     }
     if (v.stateVersion !== null && (!before || before.stateVersion !== v.stateVersion)) {
       const info = await state.version(v.stateVersion);

@@ -295,3 +295,12 @@ test('the acme tenant admin\'s log marks which calls it may explain, and each ma
     assert.equal(x.status, i.explainable ? 200 : 404, `${i.requestId}: marked ${i.explainable}, explain answered ${x.status}`);
   }
 });
+
+test('"what changed" names the config file to the operator and not to a tenant admin', async () => {
+  const q = '/v1/stats/changes?from=0&minRefusals=1&factor=1';
+  type Jumps = { jumps: { configChange: { file: string } | null }[] };
+  const files = ((await adm(operator, 'GET', q)).json as Jumps).jumps.map((j) => j.configChange?.file).filter((f): f is string => !!f && f.includes('/'));
+  assert.ok(files.length > 0, 'the operator sees the config file of a change');
+  const acmeText = (await adm(acme, 'GET', q)).text;
+  for (const f of new Set(files)) assert.ok(!acmeText.includes(f), `acme's answer does not hold ${f}`);
+});
