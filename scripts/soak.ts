@@ -166,10 +166,16 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
   const child = await startDemo(port, dataDir, options.heapMb);
   const pid = child.pid!;
   try {
-    // Let the demo finish its first health probe before the baseline is taken.
-    await new Promise((r) => setTimeout(r, 300));
+    // Let the demo finish its start-up (first health probe, threads opening their files):
+    // the baseline is taken once the count holds still for half a second.
     const upstreamPort = port + 2;
-    const fdsBefore = descriptors(pid, upstreamPort).other;
+    let fdsBefore = descriptors(pid, upstreamPort).other;
+    for (let steady = 0, i = 0; steady < 3 && i < 40; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const now = descriptors(pid, upstreamPort).other;
+      steady = now === fdsBefore ? steady + 1 : 0;
+      fdsBefore = now;
+    }
     const pool = new Pool(`http://127.0.0.1:${port}`, { connections: options.connections, pipelining: 1 });
     const statuses: Record<string, number> = {};
     let unexpected = 0;

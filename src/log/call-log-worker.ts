@@ -24,6 +24,8 @@ const { retentionMs } = data;
 // starts (or restarts under it) is picked up as soon as it answers.
 let opened: Promise<Store> | null = null;
 const store = (): Promise<Store> => (opened ??= openStore(location).catch((err: unknown) => { opened = null; throw err; }));
+// Opened at start too, so the node's files are open before its first request (a failure here is retried on the first batch).
+void store().catch(() => undefined);
 let lastDropped = -1;
 const decoder = new TextDecoder();
 let lastPrune = 0;

@@ -57,6 +57,9 @@ export function startObservability(gateway: Gateway, logger: Logger): Observabil
   // SQLite: a handle of our own on the node's file (the alert tables, the lease); PostgreSQL: the gateway's pool.
   const local = gateway.sharedStore ? null : new SqliteStore(gateway.databaseFile, { queriesOffThread: true });
   const store = gateway.sharedStore ?? local!;
+  // With alert rules the query thread will be needed within one interval: started now, its
+  // thread and file handles belong to start-up, not to the first minutes of traffic.
+  if (local && (gateway.current().raw.alerts?.rules.length ?? 0) > 0) void local.log.logWindowStart().catch(() => undefined);
   const notifications = new Counter({ name: 'pinpoint_alert_notifications_total', help: 'Alert notifications sent by this process, by status (firing, resolved).', labelNames: ['status'] as const, registers: [metrics.registry] });
   const deliveries = new Counter({ name: 'pinpoint_alert_webhook_deliveries_total', help: 'Alert webhook deliveries by outcome: delivered, or failed after its retries (or at once on a 4xx).', labelNames: ['outcome'] as const, registers: [metrics.registry] });
   const retries = new Counter({ name: 'pinpoint_alert_webhook_retries_total', help: 'Alert webhook attempts that failed and were retried.', registers: [metrics.registry] });
