@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../server/logger.ts';
+import { servePoolMetrics } from './cluster-metrics.ts';
 
 /** True in a process forked by runWorkers: one-time work (reset, writing files) is the primary's. */
 export const isWorkerProcess = (): boolean => cluster.isWorker;
@@ -52,6 +53,7 @@ export function runWorkers(count: number, logger: Logger): Promise<number> {
   process.on('SIGINT', () => stop('received SIGINT'));
   process.on('SIGTERM', () => stop('received SIGTERM'));
   process.on('SIGHUP', () => { for (const w of numbers.keys()) w.process.kill('SIGHUP'); });
+  servePoolMetrics();
   for (let i = 1; i <= count; i++) fork(i);
   logger.info({ event: 'workers_started', workers: count }, `started ${count} worker processes sharing the listener`);
   return done.then((code) => { process.exit(code); });

@@ -8,6 +8,7 @@ import { AdminError } from '../admin/http.ts';
 import type { Gateway } from '../server/gateway.ts';
 import type { Logger } from '../server/logger.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { inWorkerPool, joinPoolMetrics, poolMetricsText } from '../cluster/cluster-metrics.ts';
 import type { Store } from '../store/store.ts';
 import { AlertEngine } from './alerts.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
@@ -54,6 +55,7 @@ export function startObservability(gateway: Gateway, logger: Logger): Observabil
   const node = nodeName();
   const metrics = createGatewayMetrics(gateway);
   metrics.registry.setDefaultLabels({ node });
+  joinPoolMetrics(metrics.registry);
   // SQLite: a handle of our own on the node's file (the alert tables, the lease); PostgreSQL: the gateway's pool.
   const local = gateway.sharedStore ? null : new SqliteStore(gateway.databaseFile, { queriesOffThread: true });
   const store = gateway.sharedStore ?? local!;
@@ -80,8 +82,14 @@ export function startObservability(gateway: Gateway, logger: Logger): Observabil
     metrics, alerts, node, callLog: store,
     async serveMetrics(principal, res, requestId) {
       assertGlobalReader(principal, 'Metrics');
-      const body = await metrics.text();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType, 'x-request-id': requestId });
+      // In a worker pool, one scrape answers for every worker; if the pool does not answer,
+      // this worker's own series, said so in a header rather than failing the scrape.
+      let body: string;
+      let scope = 'process';
+      if (inWorkerPool()) {
+        try { body = await poolMetricsText(); scope = 'pool'; } catch { body = await metrics.text(); }
+      } else body = await metrics.text();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType, 'x-request-id': requestId, 'x-pinpoint-metrics-scope': scope });
       res.end(body);
     },
     close() {

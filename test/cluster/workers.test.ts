@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { dirname, join } from 'node:path';
 import { RedisCounterStore } from '../../src/limits/redis-counter-store.ts';
@@ -80,6 +81,33 @@ test('serve --workers 2 without Redis says clearly that limits are per process, 
       assert.equal((await log.latestConfigVersion())?.version, 1, 'two workers recording the same file agree on one version');
     } finally {
       await log.close();
+    }
+  } finally {
+    await node.stop();
+  }
+});
+
+test('with --workers 2 one scrape of /metrics answers for the whole pool: both workers\' series, their request counts adding up', async () => {
+  const token = 'adm_workers_metrics';
+  const node = await startNode({ ...config(upstream.url), admin: { port: 0, tokens: [{ id: 'ops', role: 'operator', hash: `sha256:${createHash('sha256').update(token).digest('hex')}` }] } },
+    ['--workers', '2'], { PINPOINT_NODE_NAME: 'pool-test' });
+  try {
+    await until('both admin listeners', async () => (node.server.output().match(/admin API listening on/g) ?? []).length === 2, 15_000, 50);
+    const admin = /admin API listening on (http:\/\/[^\s)"]+)/.exec(node.server.output())![1]!;
+    const sent = 40;
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      for (let i = 0; i < sent / 8; i++) await call(`${node.url}/limited`, { headers: { connection: 'close' } });
+    }));
+    const counted = (text: string, worker: string) => [...text.matchAll(new RegExp(`^pinpoint_requests_total\\{[^}]*node="pool-test/w${worker}"[^}]*\\} (\\d+)`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
+    // New connections each time: the scrapes land on either worker, and each must see the pool.
+    for (let i = 0; i < 4; i++) {
+      const m = await call(`${admin}/metrics`, { headers: { authorization: `Bearer ${token}`, connection: 'close' } });
+      assert.equal(m.status, 200, m.text);
+      assert.equal(m.headers.get('x-pinpoint-metrics-scope'), 'pool');
+      const [w1, w2] = [counted(m.text, '1'), counted(m.text, '2')];
+      assert.ok(w1 > 0 && w2 > 0, `both workers served and are in the scrape: ${w1} + ${w2}`);
+      assert.equal(w1 + w2, sent, 'the pool\'s counts add up to the requests sent');
+      assert.equal((m.text.match(/^# TYPE pinpoint_requests_total counter$/gm) ?? []).length, 1, 'one metric family, not one per worker');
     }
   } finally {
     await node.stop();
