@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { readAnswer, type RawAnswer } from '../support/raw-answer.ts';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.ts';
@@ -10,12 +11,7 @@ import { tenancyConfig } from './support.ts';
 // plus a raw HTTP client that can pick its source address on loopback (127.0.0.2, ...) and send
 // exactly the headers a browser would (Origin, Sec-Fetch-Site, Cookie), nothing added.
 
-export interface RawAnswer {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly text: string;
-  readonly json: Record<string, unknown>;
-}
+export type { RawAnswer };
 
 export interface RawRequest {
   readonly method?: string;
@@ -44,17 +40,7 @@ export function rawRequest(baseUrl: string, r: RawRequest): Promise<RawAnswer> {
     if (r.body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length' || h.toLowerCase() === 'transfer-encoding')) {
       headers['content-length'] = String(Buffer.byteLength(r.body));
     }
-    const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: r.method ?? 'GET', headers, agent: false, ...(r.from ? { localAddress: r.from } : {}) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: Record<string, unknown> = {};
-        try { json = JSON.parse(text) as Record<string, unknown>; } catch { /* not JSON */ }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-      res.on('error', reject);
-    });
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: r.method ?? 'GET', headers, agent: false, ...(r.from ? { localAddress: r.from } : {}) }, (res) => { readAnswer(res).then(resolve, reject); });
     // The server may answer and close before an oversized body is fully written: the answer counts.
     req.on('error', reject);
     req.end(r.body);

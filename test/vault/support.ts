@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientSecretCredential } from '@azure/identity';
+import { readAnswer, type RawAnswer } from '../support/raw-answer.ts';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { stringify } from 'yaml';
 import { hashClientSecret } from '../../src/identity/apps.ts';
@@ -92,23 +93,14 @@ export async function fetchToken(t: TestVault, a: TestApp, scope = 'https://vaul
   return { status: res.status, json: res.json };
 }
 
-export interface RawAnswer { status: number; headers: Record<string, string | string[] | undefined>; text: string; json: Record<string, unknown> }
+export type { RawAnswer };
 
 /** node:https with the test CA; `host` overrides the Host header (to address a vault by name). */
 export async function httpsRequest(t: { caPem: string }, url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawAnswer> {
   const { request } = await import('node:https');
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = request({ agent: false, hostname: u.hostname, port: u.port, path: u.pathname + u.search, method: init.method ?? 'GET', headers: init.headers, ca: t.caPem, servername: init.headers?.host?.replace(/:\d+$/, '') ?? (u.hostname === '127.0.0.1' ? undefined : u.hostname) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: Record<string, unknown> = {};
-        try { json = JSON.parse(text) as Record<string, unknown>; } catch { /* not JSON */ }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-    });
+    const req = request({ agent: false, hostname: u.hostname, port: u.port, path: u.pathname + u.search, method: init.method ?? 'GET', headers: init.headers, ca: t.caPem, servername: init.headers?.host?.replace(/:\d+$/, '') ?? (u.hostname === '127.0.0.1' ? undefined : u.hostname) }, (res) => { readAnswer(res).then(resolve, reject); });
     req.on('error', reject);
     req.end(init.body);
   });
