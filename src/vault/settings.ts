@@ -112,6 +112,8 @@ export function parseVaultSettings(value: unknown, source: string): VaultSetting
   return s;
 }
 
-export function loadVaultSettingsFile(file: string): VaultSettings {
-  return parseVaultSettings(parse(readFileSync(file, 'utf8')) as unknown, file);
+/** The settings and the exact text they were parsed from (one read: the version is of what was parsed). */
+export function readVaultSettingsFile(file: string): { settings: VaultSettings; text: string } {
+  const text = readFileSync(file, 'utf8');
+  return { settings: parseVaultSettings(parse(text) as unknown, file), text };
 }

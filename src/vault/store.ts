@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
@@ -53,6 +54,9 @@ const migrations: readonly string[] = [
      PRIMARY KEY (vault, name, version));
    CREATE UNIQUE INDEX secret_versions_seq ON secret_versions (vault, name, seq);
    CREATE TABLE signing_keys (kid TEXT PRIMARY KEY, created_at INTEGER NOT NULL, retired_at INTEGER, public_jwk TEXT NOT NULL, sealed_private BLOB NOT NULL);`,
+  // Policy versions outlive the process: "decided under vault policy version v7" still means
+  // one vault.yaml text after a restart (the text is settings, never secret values).
+  `CREATE TABLE policy_versions (version INTEGER PRIMARY KEY, hash TEXT NOT NULL, loaded_at INTEGER NOT NULL, file TEXT NOT NULL, text TEXT NOT NULL);`,
 ];
 
 interface VersionRow {
@@ -291,6 +295,28 @@ export class VaultStore {
       },
       remove: (kid) => { this.db.prepare('DELETE FROM signing_keys WHERE kid = ?').run(kid); },
     };
+  }
+
+  /**
+   * The version number of this vault.yaml text: the latest one again when the text is unchanged
+   * (a restart, a touch), else the next number. Several processes may share the file (a gateway
+   * reading vault:// and the vault server): the check and the insert are one transaction.
+   */
+  recordPolicyVersion(text: string, file: string, now = Date.now()): number {
+    const hash = createHash('sha256').update(text).digest('hex');
+    return this.tx(() => {
+      const last = this.db.prepare('SELECT version, hash FROM policy_versions ORDER BY version DESC LIMIT 1').get() as { version: number; hash: string } | undefined;
+      if (last && last.hash === hash) return last.version;
+      const version = (last?.version ?? 0) + 1;
+      this.db.prepare('INSERT INTO policy_versions (version, hash, loaded_at, file, text) VALUES (?, ?, ?, ?, ?)').run(version, hash, now, file, text);
+      return version;
+    });
+  }
+
+  /** A recorded vault.yaml text by its version, for explain and audits. */
+  policyVersion(version: number): { version: number; loadedAt: number; file: string; text: string } | null {
+    const r = this.db.prepare('SELECT version, loaded_at, file, text FROM policy_versions WHERE version = ?').get(version) as { version: number; loaded_at: number; file: string; text: string } | undefined;
+    return r ? { version: r.version, loadedAt: r.loaded_at, file: r.file, text: r.text } : null;
   }
 
   close(): void {

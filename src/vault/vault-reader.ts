@@ -6,7 +6,7 @@ import { compileVaultSettings, type CompiledVaultSettings } from './compile-sett
 import { loadMasterKey } from './master-key.ts';
 import { SecretSealer } from './secret-crypto.ts';
 import type { VaultReader } from './secret-source.ts';
-import { loadVaultSettingsFile } from './settings.ts';
+import { readVaultSettingsFile } from './settings.ts';
 import { VaultStore } from './store.ts';
 
 export interface OpenedVaultReader extends VaultReader { close(): Promise<void> }
@@ -21,10 +21,16 @@ export function openVaultReader(options: { settingsFile: string; dataDir: string
   const masterKey = loadMasterKey({});
   const store = new VaultStore(join(options.dataDir, 'vault.db'), new SecretSealer(masterKey));
   const audit = new VaultAuditLog(join(options.dataDir, 'vault-audit.log'));
-  let live: CompiledVaultSettings = compileVaultSettings(loadVaultSettingsFile(options.settingsFile), 1, []);
+  // The same numbering as the vault server's: both record the text in vault.db.
+  const load = (): CompiledVaultSettings => {
+    const read = readVaultSettingsFile(options.settingsFile);
+    const compiled = compileVaultSettings(read.settings, 0, []);
+    return { ...compiled, version: store.recordPolicyVersion(read.text, options.settingsFile) };
+  };
+  let live: CompiledVaultSettings = load();
   const stop = options.watch === false ? () => undefined : watchConfigFile(options.settingsFile, () => {
     try {
-      live = compileVaultSettings(loadVaultSettingsFile(options.settingsFile), live.version + 1, []);
+      live = load();
       options.logger.info({ event: 'vault_settings_reloaded', policyVersion: live.version }, `vault settings v${live.version} loaded (gateway's vault:// reads)`);
     } catch (err) {
       options.logger.error({ event: 'vault_settings_rejected', err: (err as Error).message }, 'vault settings rejected; the previous version stays in force');

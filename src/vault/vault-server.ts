@@ -16,7 +16,7 @@ import { compileVaultSettings, vaultForHost, type CompiledVaultSettings } from '
 import { routeVaultRequest } from './operations.ts';
 import { SecretSealer } from './secret-crypto.ts';
 import { runSecretsOperation, type ApiAnswer } from './secrets-api.ts';
-import { loadVaultSettingsFile } from './settings.ts';
+import { readVaultSettingsFile } from './settings.ts';
 import { kvError } from './shapes.ts';
 import { VaultStore } from './store.ts';
 import { VaultThrottle } from './throttle.ts';
@@ -65,7 +65,9 @@ export async function startVaultServer(options: VaultServerOptions): Promise<Vau
   const sealer = new SecretSealer(options.masterKey);
   const store = new VaultStore(options.databaseFile, sealer);
   const audit = new VaultAuditLog(options.auditFile);
-  const initial = loadVaultSettingsFile(options.settingsFile);
+  const first = readVaultSettingsFile(options.settingsFile);
+  const initial = first.settings;
+  const initialVersion = store.recordPolicyVersion(first.text, options.settingsFile);
   const ts = initial.tokenService;
   const keys = await SigningKeyRing.open(store.signingKeyStore(), {
     rotateAfterSeconds: ts.rotateSigningKeyAfterHours * 3600,
@@ -75,7 +77,7 @@ export async function startVaultServer(options: VaultServerOptions): Promise<Vau
   const verifier = new AccessTokenVerifier(keys);
   const access = new VaultAccess(verifier, new VaultThrottle(), () => keys.generation * 1_000_000 + live.version);
   let authorityHosts: readonly string[] = options.authorityHosts ?? [];
-  let live: CompiledVaultSettings = compileVaultSettings(initial, 1, authorityHosts);
+  let live: CompiledVaultSettings = compileVaultSettings(initial, initialVersion, authorityHosts);
   const configVersion = options.configVersion ?? (() => 0);
 
   const tokenService = createTokenService({
@@ -183,12 +185,15 @@ export async function startVaultServer(options: VaultServerOptions): Promise<Vau
   const port = (server.address() as AddressInfo).port;
   if (!options.authorityHosts) {
     authorityHosts = [`127.0.0.1:${port}`, `localhost:${port}`];
-    live = compileVaultSettings(initial, 1, authorityHosts);
+    live = compileVaultSettings(initial, initialVersion, authorityHosts);
   }
 
   const reload = () => {
     try {
-      const next = compileVaultSettings(loadVaultSettingsFile(options.settingsFile), live.version + 1, authorityHosts);
+      const read = readVaultSettingsFile(options.settingsFile);
+      const compiled = compileVaultSettings(read.settings, live.version, authorityHosts);
+      // Numbered only once it compiled: a rejected file never gets a version.
+      const next = { ...compiled, version: store.recordPolicyVersion(read.text, options.settingsFile) };
       live = next;
       logger.info({ event: 'vault_settings_reloaded', policyVersion: next.version }, `vault settings v${next.version} loaded`);
       return { ok: true, version: next.version, message: `vault settings v${next.version} loaded` };

@@ -64,3 +64,31 @@ test('a broken vault.yaml is rejected and the previous policies stay in force', 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('vault policy versions outlive the process: the same vault.yaml keeps its number after a restart, a changed one takes the next, a broken one none', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pinpoint-vault-reload-'));
+  const settingsFile = join(dir, 'vault.yaml');
+  const text = (perms: string[]) => stringify(settingsFor([owner], [{ name: 'demo', tenant: TENANT, accessPolicies: [{ objectId: owner.objectId, secrets: perms }] }]));
+  writeFileSync(settingsFile, text(['get']));
+  const tls = await testTls();
+  const start = () => startVaultServer({ settingsFile, databaseFile: join(dir, 'vault.db'), auditFile: join(dir, 'audit.log'), masterKey, tls, port: 0, callLog: null, watch: false });
+  const masterKey = randomBytes(32);
+  try {
+    let vault = await start();
+    assert.equal(vault.current().version, 1);
+    assert.equal(vault.reload().version, 1, 'an unchanged file is the same version');
+    writeFileSync(settingsFile, text(['get', 'list']));
+    assert.equal(vault.reload().version, 2);
+    writeFileSync(settingsFile, 'vaults: [ {');
+    assert.equal(vault.reload().ok, false);
+    await vault.close();
+    writeFileSync(settingsFile, text(['get', 'list']));
+    vault = await start();
+    assert.equal(vault.current().version, 2, 'after a restart the same text is still v2, not v1 again');
+    writeFileSync(settingsFile, text(['get']));
+    assert.equal(vault.reload().version, 3, 'going back to an older text is a new version: versions only grow');
+    await vault.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
