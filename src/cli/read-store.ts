@@ -25,7 +25,7 @@ export async function openReadStores(verb: string, store: string | undefined, da
   if (location.kind === 'postgres') {
     let shared: Store;
     try {
-      shared = await openStore(location);
+      shared = await openStore(location, { readOnly: true });
     } catch (err) {
       process.stderr.write(`pinpoint ${verb}: cannot open the store ${describeLocation(location)}: ${(err as Error).message}\n`);
       return null;

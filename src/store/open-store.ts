@@ -23,5 +23,6 @@ export async function openStore(location: StoreLocation, options: { readOnly?: b
   if (location.kind === 'sqlite') return new SqliteStore(location.file, options);
   // Loaded on demand: every CLI verb imports this module, few of them talk to PostgreSQL.
   const { PostgresStore } = await import('./postgres/postgres-store.ts');
-  return PostgresStore.open(location.url);
+  // readOnly: a reader (CLI stats/audit) never creates the cluster's database by mistyping its name.
+  return PostgresStore.open(location.url, { createDatabase: !options.readOnly });
 }

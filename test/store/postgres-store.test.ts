@@ -4,6 +4,7 @@ import pg from 'pg';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { postgresMigrations } from '../../src/store/postgres/migrations.ts';
 import { scratchDatabase } from '../support/postgres.ts';
+import { runCli } from '../support/cli.ts';
 import { storeContract, type StoreFactory } from './store-contract.ts';
 import { callLogReaderContract } from './call-log-reader-contract.ts';
 import { alertStateContract } from './alert-state-contract.ts';
@@ -43,6 +44,22 @@ test('opening a store on a database that does not exist creates it and records e
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+test('a reader (pinpoint stats/audit --store) on a database that does not exist is told so, and the database is not created', async () => {
+  const db = scratchDatabase('reader-missing');
+  databases.push(db);
+  const r = runCli(['stats', '--store', db.url, '--since', '10m']);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /cannot open the store .*does not exist/s);
+  const admin = new pg.Client({ connectionString: db.url.replace(/\/[^/]+$/, '/postgres') });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db.name]);
+    assert.equal(rows.length, 0, 'the mistyped database was not created');
+  } finally {
+    await admin.end();
   }
 });
 

@@ -31,10 +31,10 @@ export class PostgresStore implements Store {
     this.alerts = new PostgresAlertState(pool, url);
   }
 
-  /** Creates the database if missing and applies pending migrations. */
-  static async open(given: string, options: { poolSize?: number } = {}): Promise<PostgresStore> {
+  /** Creates the database if missing (unless createDatabase is false) and applies pending migrations. */
+  static async open(given: string, options: { poolSize?: number; createDatabase?: boolean } = {}): Promise<PostgresStore> {
     const url = withDefaultUser(given);
-    await ensureDatabase(url);
+    if (options.createDatabase !== false) await ensureDatabase(url);
     const pool = createPool(url, options.poolSize);
     try {
       await migrate(pool);
