@@ -4,7 +4,7 @@ import { z } from 'zod';
 // `session`, `csrf`, `waf` and `bodySchema`. Kept here so that config/schema.ts only gains
 // one field per block.
 
-const originSchema = z.union([z.literal('self'), z.url({ protocol: /^https?$/ }).refine((u) => new URL(u).origin === u, 'an origin: scheme://host[:port], no path or trailing slash')]);
+const originSchema = z.union([z.literal('self'), z.url({ protocol: /^https?$/ }).refine((u) => URL.canParse(u) && new URL(u).origin === u, 'an origin: scheme://host[:port], no path or trailing slash')]);
 
 export const webSchema = z.strictObject({
   /** HMAC key of session cookies and CSRF tokens; at least 32 characters of randomness. */

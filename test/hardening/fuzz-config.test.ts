@@ -119,3 +119,14 @@ test('a "billion laughs" alias bomb is refused at once with a located ConfigErro
   assert.ok(r instanceof ConfigError);
   assert.ok(r.problems[0]!.line >= 2);
 });
+
+test('a trusted origin that is not a URL at all (0.0.0.0/0, an open IPv6 bracket) is a located ConfigError, not a TypeError from new URL', () => {
+  for (const origin of ['0.0.0.0/0', 'http://[::1', 'https://', 'http://example.com/path']) {
+    const doc = parse(demoYaml) as { web: { trustedOrigins: string[] } };
+    doc.web.trustedOrigins = ['self', origin];
+    const r = loadAndCompile(stringify(doc));
+    assert.ok(r instanceof ConfigError, `${origin} is refused`);
+    assertLocated(r);
+    assert.ok(r.problems.some((p) => /trustedOrigins/.test(p.message) || /origin|URL/i.test(p.message)), `${origin}: ${JSON.stringify(r.problems)}`);
+  }
+});
