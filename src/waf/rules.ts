@@ -81,7 +81,9 @@ export const patternRules: readonly PatternRule[] = [
   },
   {
     id: 'xss-003', attack: 'xss', paranoia: 1, description: 'a javascript:, vbscript: or data:text/html URL',
-    needles: [[':'], ['script', 's c r i p t', 'data']],
+    // Every match ends in "t:" / "t :" (whatever splits the word: browsers drop tabs and
+    // newlines inside a URL scheme, so `javas\tcript:` runs) or holds "data".
+    needles: [['t:', 't :', 'data']],
     pattern: /(?:^|[\s"'=(<>`])(?:j ?a ?v ?a ?s ?c ?r ?i ?p ?t|v ?b ?s ?c ?r ?i ?p ?t|livescript) ?:(?=[\w/(\[{'"`!~+-])|\bdata ?: ?text\/html\b/,
   },
   {

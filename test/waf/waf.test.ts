@@ -43,6 +43,8 @@ describe('each attack class is blocked in a JSON body, with rule, part and fragm
     ['script tag', { comment: 'hi <script>fetch("//x")</script>' }, 'xss-001', 'body.$.comment', /<script/],
     ['event handler', { bio: '<svg/onload=alert(1)>' }, 'xss-002', 'body.$.bio', /<svg\/onload=/],
     ['javascript URL', { website: 'javascript:alert(1)' }, 'xss-003', 'body.$.website', /javascript:/],
+    ['javascript URL split by a tab', { website: 'javas\tcript:alert(1)' }, 'xss-003', 'body.$.website', /javas cript:/],
+    ['javascript URL split by a newline', { website: 'java\nscript:alert(1)' }, 'xss-003', 'body.$.website', /java script:/],
     ['iframe', { html: '<iframe src="https://evil.example">' }, 'xss-004', 'body.$.html', /<iframe/],
     ['deep traversal', { file: '../../../var/log/app.log' }, 'lfi-001', 'body.$.file', /\.\.\/\.\.\/\.\.\//],
     ['traversal to a secret', { file: '..\\..\\windows\\win.ini' }, 'lfi-002', 'body.$.file', /win\.ini/],
