@@ -49,6 +49,14 @@ function signInPage(message) {
   return form;
 }
 
+function signInRefusal(err) {
+  if (!(err instanceof ApiError)) return String(err.message);
+  if (err.status === 401) return 'That admin token is not known.';
+  // The detail names the wait (Retry-After); even the right token is refused until then.
+  if (err.status === 429) return `Signing in is paused: ${err.message} Even a correct token is refused until then.`;
+  return String(err.message);
+}
+
 function drawNav() {
   const nav = document.getElementById('nav');
   const here = location.hash.split('?')[0] || '#/';
@@ -73,7 +81,7 @@ async function render() {
     if (!principal) principal = (await api('GET', '/v1/status')).principal;
   } catch (err) {
     token.clear();
-    main.replaceChildren(signInPage(err instanceof ApiError && err.status === 401 ? 'That admin token is not known.' : String(err.message)));
+    main.replaceChildren(signInPage(signInRefusal(err)));
     return;
   }
   drawNav();
