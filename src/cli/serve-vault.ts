@@ -4,7 +4,7 @@ import { VaultSecretSource } from '../vault/secret-source.ts';
 import { openVaultReader, type OpenedVaultReader } from '../vault/vault-reader.ts';
 
 /**
- * `pinpoint serve --vault-settings FILE --vault-identity CLIENT_ID [--vault-data-dir DIR]`:
+ * `pinpoint serve --vault-settings FILE --vault-identity [TENANT/]CLIENT_ID [--vault-data-dir DIR]`:
  * the vault:// secret source over the vault's own data. null when not asked for; 'failed'
  * (after saying why on stderr) when asked for and it cannot open.
  */
@@ -15,7 +15,7 @@ export function openServeVault(values: { 'vault-settings'?: string | undefined; 
     return null;
   }
   const identity = values['vault-identity'];
-  if (!identity) { process.stderr.write('pinpoint: --vault-settings needs --vault-identity CLIENT_ID (the app, in the vault settings, the gateway reads provider keys as)\n'); return 'failed'; }
+  if (!identity) { process.stderr.write('pinpoint: --vault-settings needs --vault-identity CLIENT_ID or TENANT/CLIENT_ID (the app, in the vault settings, the gateway reads provider keys as)\n'); return 'failed'; }
   try {
     const reader = openVaultReader({ settingsFile: resolve(settingsFile), dataDir: resolve(values['vault-data-dir'] ?? dataDir), logger });
     return { source: new VaultSecretSource(identity, reader), reader };

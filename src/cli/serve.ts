@@ -18,9 +18,10 @@ export const serveUsage = `pinpoint serve --config FILE [--data-dir DIR] [--port
   --store: where the call log and config versions live (PostgreSQL: shared by every node; created if missing).
   --redis: share rate limits and quotas between nodes and workers. --workers N: N processes on one listener.
   --join: with a shared store, start on its latest config version instead of publishing the file.
-  --vault-settings FILE --vault-identity CLIENT_ID [--vault-data-dir DIR]: AI provider keys written as
+  --vault-settings FILE --vault-identity [TENANT/]CLIENT_ID [--vault-data-dir DIR]: AI provider keys written as
   vault://<vault>/<secret> are read from that vault (vault.db in DIR, default --data-dir; master key from
-  PINPOINT_VAULT_MASTER_KEY[_FILE]) as app CLIENT_ID, which needs secrets get (docs/ai-gateway.md).`;
+  PINPOINT_VAULT_MASTER_KEY[_FILE]) as app CLIENT_ID, which needs secrets get (docs/ai-gateway.md); name
+  its TENANT when that client id is registered in several tenants.`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {

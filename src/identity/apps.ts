@@ -34,12 +34,15 @@ export function secretMatches(app: AppRegistration, secret: string): boolean {
 export class AppDirectory {
   private readonly byKey = new Map<string, AppRegistration>();
   private readonly byObjectId = new Map<string, AppRegistration>();
+  private readonly byClientId = new Map<string, AppRegistration[]>();
   readonly tenants: ReadonlySet<string>;
 
   constructor(apps: readonly AppRegistration[], tenants: readonly string[]) {
     for (const a of apps) {
       this.byKey.set(`${a.tenant}/${a.clientId}`, a);
       this.byObjectId.set(a.objectId, a);
+      const same = this.byClientId.get(a.clientId);
+      if (same) same.push(a); else this.byClientId.set(a.clientId, [a]);
     }
     this.tenants = new Set(tenants);
   }
@@ -50,6 +53,11 @@ export class AppDirectory {
 
   byObject(objectId: string): AppRegistration | null {
     return this.byObjectId.get(objectId) ?? null;
+  }
+
+  /** Every app with this client id, across tenants (a client id is unique only within its tenant). */
+  withClientId(clientId: string): readonly AppRegistration[] {
+    return this.byClientId.get(clientId) ?? [];
   }
 
   all(): AppRegistration[] { return [...this.byKey.values()]; }

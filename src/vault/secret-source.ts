@@ -20,13 +20,21 @@ export interface VaultReader {
 export class VaultSecretSource implements SecretSource {
   readonly scheme = 'vault';
   readonly #clientId: string;
+  readonly #tenant: string | null;
   #reader: VaultReader | null;
 
-  /** `clientId`: the app (in vault.yaml) the gateway reads as; `reader` may come later (attach). */
-  constructor(clientId: string, reader: VaultReader | null = null) {
-    this.#clientId = clientId;
+  /**
+   * `identity`: the app (in vault.yaml) the gateway reads as, `CLIENT_ID` or `TENANT/CLIENT_ID`
+   * (needed when the client id is registered in several tenants); `reader` may come later (attach).
+   */
+  constructor(identity: string, reader: VaultReader | null = null) {
+    const slash = identity.indexOf('/');
+    this.#tenant = slash === -1 ? null : identity.slice(0, slash);
+    this.#clientId = slash === -1 ? identity : identity.slice(slash + 1);
     this.#reader = reader;
   }
+
+  get identity(): string { return this.#tenant === null ? this.#clientId : `${this.#tenant}/${this.#clientId}`; }
 
   /** The demo starts the vault after the gateway: reads before this are refused, not queued. */
   attach(reader: VaultReader): void { this.#reader = reader; }
@@ -53,10 +61,16 @@ export class VaultSecretSource implements SecretSource {
       this.#audit(reader, settings, vaultName, identity, 'denied', 403, reason, withName ? secretName : undefined);
       throw new SecretUnavailable(reference, why);
     };
-    const app = settings.apps.all().find((a) => a.clientId === this.#clientId) ?? null;
+    const candidates = this.#tenant === null ? settings.apps.withClientId(this.#clientId) : [settings.apps.find(this.#tenant, this.#clientId)].filter((a) => a !== null);
+    // A client id is unique only within a tenant: reading as whichever app came first could
+    // borrow another tenant's access, so an ambiguous identity reads nothing.
+    const app = candidates.length === 1 ? candidates[0]! : null;
     const identity = app ? { appid: app.clientId, oid: app.objectId, tid: app.tenant } : null;
     if (!vault) return refuse('VaultNotFound', `vault '${vaultName}' does not exist (vaults: ${[...settings.vaults.keys()].join(', ')})`);
-    if (!app) return refuse('vault_no_access_policy', `the gateway's vault identity '${this.#clientId}' is not an app in the vault settings (policy version v${settings.version})`);
+    if (candidates.length > 1) {
+      return refuse('vault_no_access_policy', `the gateway's vault identity '${this.#clientId}' names an app in several tenants (${candidates.map((a) => a.tenant).join(', ')}); give it as <tenant>/${this.#clientId} (policy version v${settings.version})`);
+    }
+    if (!app) return refuse('vault_no_access_policy', `the gateway's vault identity '${this.identity}' is not an app in the vault settings (policy version v${settings.version})`);
     const who = `'${app.clientId}'`;
     const policy = vault.policies.get(app.objectId);
     if (!policy) return refuse('vault_no_access_policy', `vault '${vaultName}' has no access policy for the gateway's identity ${who} (vault_no_access_policy, policy version v${settings.version}); give it secrets get in vault.yaml`);

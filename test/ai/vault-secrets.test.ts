@@ -116,3 +116,28 @@ test('no provider key value appears in a log line, the call log, the usage table
     await s.close();
   }
 });
+
+test('a gateway identity whose client id is registered in two tenants reads nothing until its tenant is named', async () => {
+  const s = await setup();
+  try {
+    const file = s.demoVault.settingsFile;
+    const settings = parse(readFileSync(file, 'utf8')) as { tokenService: { tenants: string[] }; apps: { clientId: string; tenant: string; objectId: string }[] };
+    const demoTenant = settings.apps.find((a) => a.clientId === 'demo-readonly')!.tenant;
+    const other = '0b7e1d2c-3f4a-4b5c-8d6e-7f8091a2b3c4';
+    settings.tokenService.tenants.push(other);
+    // Registered first: a first-match lookup would read as this app, which has no policy.
+    settings.apps.unshift({ ...settings.apps.find((a) => a.clientId === 'demo-readonly')!, tenant: other, objectId: '0b7e1d2c-0000-4000-8000-000000000001' });
+    writeFileSync(file, stringify(settings));
+    assert.equal(s.demoVault.vault.reload().ok, true);
+    const reader = { settings: s.demoVault.vault.current, store: s.demoVault.vault.store, audit: s.demoVault.vault.audit };
+    await assert.rejects(new VaultSecretSource('demo-readonly', reader).resolve('vault://demo/openai-key'),
+      (err: Error) => /names an app in several tenants \(.*\); give it as <tenant>\/demo-readonly/.test(err.message));
+    assert.equal(await new VaultSecretSource(`${demoTenant}/demo-readonly`, reader).resolve('vault://demo/openai-key'), KEY_V1);
+    await assert.rejects(new VaultSecretSource(`${other}/demo-readonly`, reader).resolve('vault://demo/openai-key'),
+      (err: Error) => /no access policy for the gateway's identity/.test(err.message));
+    await assert.rejects(new VaultSecretSource('nobody-tenant/demo-readonly', reader).resolve('vault://demo/openai-key'),
+      (err: Error) => /'nobody-tenant\/demo-readonly' is not an app/.test(err.message));
+  } finally {
+    await s.close();
+  }
+});
