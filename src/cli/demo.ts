@@ -81,7 +81,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   // The admin API's read-only vault pages (GET /v1/vaults) read the same settings, store and audit.
   const vaults = new VaultAttachment();
   vaults.attach(vaultReader);
-  const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), portOption(values['admin-port']) ?? (port === 0 ? 0 : port + 1), vaults);
+  const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), portOption(values['admin-port']) ?? (port === 0 ? 0 : port + 1), vaults, node.authFailures);
   const v = demoVault.vault.url;
   const g = gateway.url;
   if (workerNumber() <= 1) process.stdout.write([
