@@ -71,7 +71,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const vaultPort = portOption(values['vault-port']) ?? (port === 0 ? 0 : port + 443);
   // Loaded on demand: the vault brings the X.509 library, which other verbs should not pay for at startup.
   const { startDemoVault } = await import('../demo/demo-vault.ts');
-  const demoVault = await startDemoVault({ dataDir, port: vaultPort, callLog: gateway.writer, configVersion: () => gateway.current().version, logger }).catch((err: NodeJS.ErrnoException) => {
+  const demoVault = await startDemoVault({ dataDir, port: vaultPort, callLog: gateway.writer, configVersion: () => gateway.current().version, logger, sharedAuthFailures: node.authFailures }).catch((err: NodeJS.ErrnoException) => {
     process.stderr.write(`pinpoint: the vault could not start on port ${vaultPort}: ${err.message}${err.code === 'EADDRINUSE' ? ' (choose another with --vault-port)' : ''}\n`);
     return null;
   });

@@ -67,6 +67,8 @@ export type AuthAttempt =
     /** Returns the lock this failure began, if any (for the log line). */
     failed(now?: number): AuthThrottled | null | Promise<AuthThrottled | null>;
     succeeded(now?: number): void;
+    /** Neither: the request failed before the credential was judged (malformed, unknown grant); nothing is recorded. */
+    released(): void;
   };
 
 /**
@@ -119,7 +121,7 @@ export class AuthFailureThrottle implements AuthGate {
   attempt(ip: string, now: number = Date.now()): AuthAttempt {
     const refused = this.refusal(ip, now);
     if (refused) return { refused };
-    return { refused: null, failed: (at = Date.now()) => this.failed(ip, at), succeeded: (at = Date.now()) => this.succeeded(ip, at) };
+    return { refused: null, failed: (at = Date.now()) => this.failed(ip, at), succeeded: (at = Date.now()) => this.succeeded(ip, at), released: () => undefined };
   }
 
   /** A refusal when this client may not authenticate now (asked before the credential is checked). */

@@ -28,4 +28,6 @@ export interface FailureCounter {
   failed(surface: AuthSurface, client: string, settings: AuthThrottleSettings): Promise<FailureLock | null>;
   /** The reserved attempt succeeded: its unit is given back, and the client counts as proven for one window. */
   succeeded(surface: AuthSurface, client: string, settings: AuthThrottleSettings): Promise<void>;
+  /** The attempt ended without a verdict on the credential (a malformed request): its unit is given back, nothing proven. */
+  released(surface: AuthSurface, client: string, settings: AuthThrottleSettings): Promise<void>;
 }

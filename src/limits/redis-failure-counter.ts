@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AuthSurface, AuthThrottleSettings } from './auth-failure-throttle.ts';
 import type { FailureAttempt, FailureCounter, FailureLock } from './failure-counter.ts';
-import { failureAttemptLua, failureFailedLua, failureSucceededLua } from './redis/failure-scripts.ts';
+import { failureAttemptLua, failureFailedLua, failureReleaseLua } from './redis/failure-scripts.ts';
 
 export interface RedisFailureCounterOptions {
   /**
@@ -17,7 +17,7 @@ export interface RedisFailureCounterOptions {
 interface FailureCommands {
   pinpointAuthAttempt(...keysAndArgs: string[]): Promise<[admitted: number, scope: number, retryAfterMs: number]>;
   pinpointAuthFailed(...keysAndArgs: string[]): Promise<[scope: number, retryAfterMs: number]>;
-  pinpointAuthSucceeded(...keysAndArgs: string[]): Promise<number>;
+  pinpointAuthRelease(...keysAndArgs: string[]): Promise<number>;
 }
 
 const scopeOf = (n: number) => (n === 2 ? 'global' as const : 'client' as const);
@@ -33,7 +33,7 @@ export class RedisFailureCounter implements FailureCounter {
     // defineCommand is idempotent per name, so a second counter on the same client is harmless.
     this.redis.defineCommand('pinpointAuthAttempt', { numberOfKeys: 5, lua: failureAttemptLua });
     this.redis.defineCommand('pinpointAuthFailed', { numberOfKeys: 5, lua: failureFailedLua });
-    this.redis.defineCommand('pinpointAuthSucceeded', { numberOfKeys: 5, lua: failureSucceededLua });
+    this.redis.defineCommand('pinpointAuthRelease', { numberOfKeys: 5, lua: failureReleaseLua });
   }
 
   get isAvailable(): boolean { return this.redis.status === 'ready'; }
@@ -49,7 +49,11 @@ export class RedisFailureCounter implements FailureCounter {
   }
 
   async succeeded(surface: AuthSurface, client: string, settings: AuthThrottleSettings): Promise<void> {
-    await this.redis.pinpointAuthSucceeded(...this.keysAndArgs(surface, client, settings));
+    await this.redis.pinpointAuthRelease(...this.keysAndArgs(surface, client, settings), '1');
+  }
+
+  async released(surface: AuthSurface, client: string, settings: AuthThrottleSettings): Promise<void> {
+    await this.redis.pinpointAuthRelease(...this.keysAndArgs(surface, client, settings), '0');
   }
 
   /** The keys a surface uses under the prefix, for tests and `--reset`. */

@@ -63,6 +63,9 @@ export class SharedAuthThrottle implements AuthGate {
         local.succeeded(at);
         this.shared.succeeded(this.surface, client, this.settings).catch(() => publishAuthThrottleEvent(this.surface, 'local', null, client));
       },
+      released: () => {
+        this.shared.released(this.surface, client, this.settings).catch(() => publishAuthThrottleEvent(this.surface, 'local', null, client));
+      },
     };
   }
 

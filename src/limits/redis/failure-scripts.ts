@@ -5,7 +5,7 @@
 //
 // KEYS: 1 the client's count, 2 the client's lock, 3 the client's "proven" mark (a success
 // within the window), 4 the global count, 5 the global lock.
-// ARGV: maxFailures, globalMaxFailures, windowMs.
+// ARGV: maxFailures, globalMaxFailures, windowMs (and, for the release script, whether the client proved a credential).
 // Scopes in replies: 1 client, 2 global.
 
 const common = `
@@ -57,14 +57,14 @@ return out
 `;
 
 /**
- * Gives the reserved unit back and marks the client proven for one window. Only this
- * client's own reservation is returned: a success never lowers another caller's count, nor
- * this client's earlier failures (a caller holding one low-privilege token could otherwise
- * reset its budget between guesses at another).
+ * Gives the reserved unit back and, after a success (ARGV[4] = '1'), marks the client proven
+ * for one window. Only this attempt's own unit is returned: a success never lowers another
+ * caller's count, nor this client's earlier failures (a caller holding one low-privilege token
+ * could otherwise reset its budget between guesses at another).
  */
-export const failureSucceededLua = `${common}
+export const failureReleaseLua = `${common}
 if used(KEYS[1]) > 0 then redis.call('DECR', KEYS[1]) end
 if used(KEYS[4]) > 0 then redis.call('DECR', KEYS[4]) end
-redis.call('SET', KEYS[3], '1', 'PX', window)
+if ARGV[4] == '1' then redis.call('SET', KEYS[3], '1', 'PX', window) end
 return 1
 `;
