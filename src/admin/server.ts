@@ -6,7 +6,9 @@ import type { Logger } from '../server/logger.ts';
 import { indexTokens } from './auth.ts';
 import { guardedAuthenticator } from './auth-guard.ts';
 import { adminAuthThrottleDefaults, type AdminToken } from './config.ts';
-import { AuthFailureThrottle, type AuthThrottleSettings } from '../limits/auth-failure-throttle.ts';
+import { AuthFailureThrottle, type AuthGate, type AuthThrottleSettings } from '../limits/auth-failure-throttle.ts';
+import type { FailureCounter } from '../limits/failure-counter.ts';
+import { SharedAuthThrottle } from '../limits/shared-auth-throttle.ts';
 import { bodyRefusal, crossSiteRefusal, ownOrigins } from './request-guard.ts';
 import { cascadeApi, cascadeConsumer, crudRoutes, tenantRoutes } from './entities.ts';
 import { AdminError, readBody, sendAdminProblem, sendJson } from './http.ts';
@@ -34,6 +36,11 @@ export interface AdminServerOptions {
   readonly logger: Logger;
   /** Brute-force protection of admin tokens; default adminAuthThrottleDefaults. */
   readonly authThrottle?: AuthThrottleSettings | undefined;
+  /**
+   * With --redis: the failure counts every node shares, so guesses spread over nodes or workers
+   * meet one budget. Without it each process counts alone.
+   */
+  readonly sharedAuthFailures?: FailureCounter | undefined;
   /** Public origins of a proxy in front of the console, besides the listener's own. */
   readonly trustedOrigins?: readonly string[] | undefined;
   /** The process's vault, attachable after start; without it GET /v1/vaults lists none. */
@@ -44,7 +51,7 @@ export interface AdminServer {
   readonly server: Server;
   readonly url: string;
   readonly port: number;
-  readonly authThrottle: AuthFailureThrottle;
+  readonly authThrottle: AuthGate;
   close(): Promise<void>;
 }
 
@@ -69,7 +76,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const table = adminRouteTable();
   const routes = compileRoutes(table);
   const openapi = JSON.stringify(openApiDocument(table));
-  const throttle = new AuthFailureThrottle('admin', options.authThrottle ?? adminAuthThrottleDefaults);
+  const localThrottle = new AuthFailureThrottle('admin', options.authThrottle ?? adminAuthThrottleDefaults);
+  const throttle = options.sharedAuthFailures ? new SharedAuthThrottle(localThrottle, options.sharedAuthFailures) : localThrottle;
   const authenticate = guardedAuthenticator(indexTokens(options.tokens), throttle, options.logger);
   const host = options.host ?? '127.0.0.1';
   const wildcardHost = host === '0.0.0.0' || host === '::';
@@ -95,7 +103,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         res.end('Pinpoint admin API. The OpenAPI document is at /openapi.json; calls need Authorization: Bearer <admin token>.\n');
         return;
       }
-      if (method === 'GET' && url.pathname === '/metrics') { await observability.serveMetrics(authenticate(req, requestId), res, requestId); return; }
+      if (method === 'GET' && url.pathname === '/metrics') { await observability.serveMetrics(await authenticate(req, requestId), res, requestId); return; }
       const match = matchRoute(routes, method, url.pathname);
       if (match.kind === 'none') throw new AdminError('admin_not_found', `No admin endpoint ${method} ${url.pathname}; see /openapi.json.`);
       if (match.kind === 'method') {
@@ -104,7 +112,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       }
       const refusal = crossSiteRefusal(method, req.headers, origins, wildcardHost) ?? bodyRefusal(method, req.headers);
       if (refusal) throw refusal;
-      const principal = authenticate(req, requestId);
+      const principal = await authenticate(req, requestId);
       const body = method === 'GET' || method === 'DELETE' ? undefined : await readBody(req);
       const answer = await match.route.handle({ principal, params: match.params, query: url.searchParams, body, requestId, deps });
       options.logger.info({ event: 'admin_call', requestId, admin: principal.id, method, path: url.pathname, status: answer.status }, `admin ${principal.id} ${method} ${url.pathname} -> ${answer.status}`);

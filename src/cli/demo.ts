@@ -71,7 +71,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const vaultPort = portOption(values['vault-port']) ?? (port === 0 ? 0 : port + 443);
   // Loaded on demand: the vault brings the X.509 library, which other verbs should not pay for at startup.
   const { startDemoVault } = await import('../demo/demo-vault.ts');
-  const demoVault = await startDemoVault({ dataDir, port: vaultPort, callLog: gateway.writer, configVersion: () => gateway.current().version, logger }).catch((err: NodeJS.ErrnoException) => {
+  const demoVault = await startDemoVault({ dataDir, port: vaultPort, callLog: gateway.writer, configVersion: () => gateway.current().version, logger, sharedAuthFailures: node.authFailures }).catch((err: NodeJS.ErrnoException) => {
     process.stderr.write(`pinpoint: the vault could not start on port ${vaultPort}: ${err.message}${err.code === 'EADDRINUSE' ? ' (choose another with --vault-port)' : ''}\n`);
     return null;
   });
@@ -81,7 +81,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   // The admin API's read-only vault pages (GET /v1/vaults) read the same settings, store and audit.
   const vaults = new VaultAttachment();
   vaults.attach(vaultReader);
-  const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), portOption(values['admin-port']) ?? (port === 0 ? 0 : port + 1), vaults);
+  const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), portOption(values['admin-port']) ?? (port === 0 ? 0 : port + 1), vaults, node.authFailures);
   const v = demoVault.vault.url;
   const g = gateway.url;
   if (workerNumber() <= 1) process.stdout.write([

@@ -48,7 +48,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   node.attach(gateway);
   const vaults = new VaultAttachment();
   if (vault) vaults.attach(vault.reader);
-  const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), undefined, vaults);
+  const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), undefined, vaults, node.authFailures);
   runUntilSignalled(gateway, logger, resolve(values.config), async () => { await admin?.close(); await vault?.reader.close(); await node.close(); });
   return 0;
 }

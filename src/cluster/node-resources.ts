@@ -1,4 +1,5 @@
 import type { CounterStore } from '../limits/counter-store.ts';
+import type { FailureCounter } from '../limits/failure-counter.ts';
 import type { RedisCounterStore } from '../limits/redis-counter-store.ts';
 import type { Gateway } from '../server/gateway.ts';
 import type { Logger } from '../server/logger.ts';
@@ -28,6 +29,8 @@ export interface NodeResources {
   /** Set for PostgreSQL: the tenancy state (tenants, keys, policies, …) shared by every node. */
   readonly stateStore: StateStore | undefined;
   readonly counters: CounterStore | undefined;
+  /** With --redis: brute-force failure counts shared by every node (admin tokens, client secrets). */
+  readonly authFailures: FailureCounter | undefined;
   /** The version to start on when the store already has one: a node joins what is there. */
   readonly initialConfig: ConfigVersionRow | undefined;
   /** Starts following the cluster's config versions (PostgreSQL only). */
@@ -44,6 +47,7 @@ export async function openNodeResources(options: NodeOptions, behaviour: { join:
   // The tenancy state lives in the same database, on the same pool (migration 2 made its tables).
   const stateStore = store ? await sharedStateStore(store) : undefined;
   let counters: RedisCounterStore | undefined;
+  let authFailures: FailureCounter | undefined;
   if (options.redis) {
     // ioredis and pg are loaded only by the processes that use them: the CLI stays quick.
     const { RedisCounterStore } = await import('../limits/redis-counter-store.ts');
@@ -54,6 +58,10 @@ export async function openNodeResources(options: NodeOptions, behaviour: { join:
         ? logger.info({ event: 'limiter_available' }, `shared limiter (Redis) available: ${detail}`)
         : logger.warn({ event: 'limiter_unavailable', detail }, `shared limiter (Redis) unavailable: ${detail}; routes apply their failMode`),
     });
+    // On the limiter's connection: one per process, and its no-offline-queue, short-timeout
+    // settings are what a request path needs. The gateway closes it with the counters.
+    const { RedisFailureCounter } = await import('../limits/redis-failure-counter.ts');
+    authFailures = new RedisFailureCounter({ redis: counters.redis, prefix: redisPrefix() });
     try {
       await counters.ready(5000);
     } catch (err) {
@@ -67,7 +75,7 @@ export async function openNodeResources(options: NodeOptions, behaviour: { join:
   let sync: ConfigSync | null = null;
   const { startConfigSync } = store ? await import('./config-sync.ts') : { startConfigSync: null };
   return {
-    location, store, stateStore, counters, initialConfig,
+    location, store, stateStore, counters, authFailures, initialConfig,
     attach(gateway) {
       if (stateStore) gateway.tenancy.onAdopted((a) => logger.info({ event: 'state_adopted', stateVersion: a.version, via: a.via, lagMs: a.lagMs }, `state v${a.version} adopted from the shared store (${a.via}, ${a.lagMs} ms after it was committed)`));
       if (store && startConfigSync && location.kind === 'postgres') sync = startConfigSync({ url: location.url, store, gateway, logger, ...(options.resyncMs ? { resyncMs: options.resyncMs } : {}), onStateChange: (via) => { void gateway.tenancy.refresh(via); } });

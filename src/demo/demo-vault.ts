@@ -7,6 +7,7 @@ import type { Logger } from '../server/logger.ts';
 import { ensureDemoTls, VAULT_TLS_NAMES } from '../tls/demo-ca.ts';
 import { loadMasterKey } from '../vault/master-key.ts';
 import { secretPermissions } from '../vault/settings.ts';
+import type { FailureCounter } from '../limits/failure-counter.ts';
 import { startVaultServer, type VaultServer } from '../vault/vault-server.ts';
 
 // The demo's vault section (DEMO.md "Vault"): names, secrets and policies are a contract.
@@ -48,7 +49,7 @@ export interface DemoVault {
  * a master key file made on first start (PINPOINT_VAULT_MASTER_KEY overrides it), and the
  * secret `greeting` in vault `demo` when it does not exist yet.
  */
-export async function startDemoVault(options: { dataDir: string; port: number; callLog: CallLogWriter | null; configVersion?: () => number; logger?: Logger }): Promise<DemoVault> {
+export async function startDemoVault(options: { dataDir: string; port: number; callLog: CallLogWriter | null; configVersion?: () => number; logger?: Logger; sharedAuthFailures?: FailureCounter | undefined }): Promise<DemoVault> {
   const tls = await ensureDemoTls(join(options.dataDir, 'tls'), VAULT_TLS_NAMES);
   const settingsFile = join(options.dataDir, 'vault.yaml');
   if (!existsSync(settingsFile)) writeFileSync(settingsFile, `# Pinpoint demo vault: apps, vaults, access policies, firewall. Edit it: the vault reloads it.\n${stringify(demoVaultSettings())}`);
@@ -56,7 +57,7 @@ export async function startDemoVault(options: { dataDir: string; port: number; c
   const vault = await startVaultServer({
     settingsFile, databaseFile: join(options.dataDir, 'vault.db'), auditFile: join(options.dataDir, 'vault-audit.log'), masterKey,
     tls, port: options.port, callLog: options.callLog, ...(options.configVersion ? { configVersion: options.configVersion } : {}),
-    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.logger ? { logger: options.logger } : {}), sharedAuthFailures: options.sharedAuthFailures,
     ...(options.port !== 0 ? { authorityHosts: [`127.0.0.1:${options.port}`, `localhost:${options.port}`] } : {}),
   });
   if (vault.store.nameState(DEMO_SECRET.vault, DEMO_SECRET.name) === 'absent') {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SignJWT } from 'jose';
-import type { AuthFailureThrottle } from '../limits/auth-failure-throttle.ts';
+import type { AuthAttempt, AuthGate } from '../limits/auth-failure-throttle.ts';
 import { canonicalIp } from '../net/cidr-set.ts';
 import type { Logger } from '../server/logger.ts';
 import type { AppDirectory, AppRegistration } from './apps.ts';
@@ -21,7 +21,7 @@ export interface TokenServiceOptions {
   /** Called once per token request, for the audit log: never with a secret or a token. */
   readonly onTokenRequest?: (event: TokenRequestEvent) => void;
   /** Brute-force protection of client secrets and assertions: failures per client address, and globally. */
-  readonly clientAuthThrottle?: AuthFailureThrottle | undefined;
+  readonly clientAuthThrottle?: AuthGate | undefined;
   readonly logger?: Logger | undefined;
 }
 
@@ -89,29 +89,32 @@ export function createTokenService(options: TokenServiceOptions): (req: Incoming
         tenant, clientId: app?.clientId ?? form.get('client_id'), objectId: app?.objectId ?? null, clientIp: req.socket.remoteAddress ?? '', status, error,
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       });
-      const throttle = options.clientAuthThrottle;
       const clientIp = canonicalIp(req.socket.remoteAddress ?? '0.0.0.0');
-      const refused = throttle?.refusal(clientIp, now());
-      if (refused) {
-        // Entra ID answers a throttled client-credentials request with 429 and Retry-After; MSAL
-        // (and so @azure/identity) honours it. Refused before the secret is looked at, so a lock
-        // cannot be probed with guesses: the right secret gets the same answer until it ends.
-        sendOAuthError(res, oauthError(429, 'temporarily_unavailable', 50053, `Too many failed client authentications from this address. Retry after ${refused.retryAfterSeconds} seconds.`), now(), { 'retry-after': String(refused.retryAfterSeconds) });
-        report(429, 'temporarily_unavailable', null);
-        return;
-      }
-      void issueToken(options, tenant, host, `${base}/oauth2/${endpoint.includes('v2.0') ? 'v2.0/' : ''}token`, form, now()).then(
-        (out) => {
-          if ('error' in out) {
-            sendOAuthError(res, out, now()); report(out.status, out.error, null);
-            if (out.error === 'invalid_client' && throttle) {
-              const lock = throttle.failed(clientIp, now());
+      const decide = (attempt: AuthAttempt | null) => {
+        if (attempt?.refused) {
+          // Entra ID answers a throttled client-credentials request with 429 and Retry-After; MSAL
+          // (and so @azure/identity) honours it. Refused before the secret is looked at, so a lock
+          // cannot be probed with guesses: the right secret gets the same answer until it ends.
+          sendOAuthError(res, oauthError(429, 'temporarily_unavailable', 50053, `Too many failed client authentications from this address. Retry after ${attempt.refused.retryAfterSeconds} seconds.`), now(), { 'retry-after': String(attempt.refused.retryAfterSeconds) });
+          report(429, 'temporarily_unavailable', null);
+          return;
+        }
+        void issueToken(options, tenant, host, `${base}/oauth2/${endpoint.includes('v2.0') ? 'v2.0/' : ''}token`, form, now()).then(
+          async (out) => {
+            if ('error' in out) {
+              sendOAuthError(res, out, now()); report(out.status, out.error, null);
+              // Only a wrong secret or assertion is a guess; a malformed request gives its unit back.
+              if (out.error !== 'invalid_client') { attempt?.released(); return; }
+              const lock = await attempt?.failed(now());
               if (lock) options.logger?.warn({ event: 'token_client_auth_locked', client: lock.client, scope: lock.scope, limit: lock.limit, windowSeconds: lock.windowSeconds, tenant }, `token service: client authentication locked for ${lock.scope === 'client' ? lock.client : 'unproven clients'} after ${lock.limit} failures within ${lock.windowSeconds} s`);
-            }
-          } else { sendJson(res, 200, out.answer); report(200, null, out.app); throttle?.succeeded(clientIp, now()); }
-        },
-        () => { sendOAuthError(res, oauthError(400, 'invalid_request', 90000, 'The token request could not be processed.'), now()); report(400, 'invalid_request', null); },
-      );
+            } else { sendJson(res, 200, out.answer); report(200, null, out.app); attempt?.succeeded(now()); }
+          },
+          () => { sendOAuthError(res, oauthError(400, 'invalid_request', 90000, 'The token request could not be processed.'), now()); report(400, 'invalid_request', null); attempt?.released(); },
+        );
+      };
+      const pending = options.clientAuthThrottle?.attempt(clientIp, now()) ?? null;
+      if (pending instanceof Promise) void pending.then(decide);
+      else decide(pending);
     });
   };
 }

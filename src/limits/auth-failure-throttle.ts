@@ -43,10 +43,42 @@ export interface AuthThrottled {
 /** What metrics and tests see on authThrottleChannel; never a credential. */
 export interface AuthThrottleEvent {
   readonly surface: AuthSurface;
-  /** failure: a failed authentication was counted; locked: a lock began; refused: an attempt was refused. */
-  readonly kind: 'failure' | 'locked' | 'refused';
+  /**
+   * failure: a failed authentication was counted; locked: a lock began; refused: an attempt was
+   * refused; local: the shared count (Redis) could not be reached and this process decided alone.
+   */
+  readonly kind: 'failure' | 'locked' | 'refused' | 'local';
   readonly scope: ThrottleScope | null;
   readonly client: string;
+}
+
+export function publishAuthThrottleEvent(surface: AuthSurface, kind: AuthThrottleEvent['kind'], scope: ThrottleScope | null, client: string): void {
+  if (authThrottleChannel.hasSubscribers) authThrottleChannel.publish({ surface, kind, scope, client } satisfies AuthThrottleEvent);
+}
+
+/**
+ * One authentication attempt, asked for before the credential is checked. Refused, or admitted
+ * with the two ways to report the verdict; exactly one of them is called.
+ */
+export type AuthAttempt =
+  | { readonly refused: AuthThrottled }
+  | {
+    readonly refused: null;
+    /** Returns the lock this failure began, if any (for the log line). */
+    failed(now?: number): AuthThrottled | null | Promise<AuthThrottled | null>;
+    succeeded(now?: number): void;
+    /** Neither: the request failed before the credential was judged (malformed, unknown grant); nothing is recorded. */
+    released(): void;
+  };
+
+/**
+ * What the admin API and the token service ask. A promise only when a shared count is
+ * consulted (SharedAuthThrottle with Redis up); the in-process throttle answers synchronously.
+ */
+export interface AuthGate {
+  readonly surface: AuthSurface;
+  readonly settings: AuthThrottleSettings;
+  attempt(ip: string, now?: number): AuthAttempt | Promise<AuthAttempt>;
 }
 
 interface ClientEntry {
@@ -68,7 +100,7 @@ export function clientKey(ip: string): string {
   return `${hextets.join(':')}::/64`;
 }
 
-export class AuthFailureThrottle {
+export class AuthFailureThrottle implements AuthGate {
   readonly surface: AuthSurface;
   readonly settings: AuthThrottleSettings;
   private readonly windowMs: number;
@@ -85,6 +117,12 @@ export class AuthFailureThrottle {
   }
 
   get trackedClients(): number { return this.clients.size; }
+
+  attempt(ip: string, now: number = Date.now()): AuthAttempt {
+    const refused = this.refusal(ip, now);
+    if (refused) return { refused };
+    return { refused: null, failed: (at = Date.now()) => this.failed(ip, at), succeeded: (at = Date.now()) => this.succeeded(ip, at), released: () => undefined };
+  }
 
   /** A refusal when this client may not authenticate now (asked before the credential is checked). */
   refusal(ip: string, now: number = Date.now()): AuthThrottled | null {
@@ -156,6 +194,6 @@ export class AuthFailureThrottle {
   }
 
   private publish(kind: AuthThrottleEvent['kind'], scope: ThrottleScope | null, client: string): void {
-    if (authThrottleChannel.hasSubscribers) authThrottleChannel.publish({ surface: this.surface, kind, scope, client } satisfies AuthThrottleEvent);
+    publishAuthThrottleEvent(this.surface, kind, scope, client);
   }
 }

@@ -114,9 +114,12 @@ export function createGatewayMetrics(gateway: Pick<Gateway, 'writer' | 'current'
   const authFailures = new Counter({ name: 'pinpoint_auth_failures_total', help: 'Failed admin-token or client-secret authentications, by surface (admin, token-service).', labelNames: ['surface'] as const, registers: [registry] });
   const authLocks = new Counter({ name: 'pinpoint_auth_lockouts_total', help: 'Brute-force locks begun, by surface and scope (client: one address; global: the backstop).', labelNames: ['surface', 'scope'] as const, registers: [registry] });
   const authThrottled = new Counter({ name: 'pinpoint_auth_throttled_total', help: 'Authentication attempts refused by a brute-force lock (429), by surface and scope.', labelNames: ['surface', 'scope'] as const, registers: [registry] });
+  // Not zero means brute-force limits were per node for a while (see SharedAuthThrottle): worth an alert with --redis.
+  const authLocal = new Counter({ name: 'pinpoint_auth_throttle_local_decisions_total', help: 'Brute-force throttle decisions taken by this process alone because the shared count (Redis) was unreachable, by surface.', labelNames: ['surface'] as const, registers: [registry] });
   const onAuthThrottle = (message: unknown) => {
     const e = message as AuthThrottleEvent;
     if (e.kind === 'failure') authFailures.labels(e.surface).inc();
+    else if (e.kind === 'local') authLocal.labels(e.surface).inc();
     else (e.kind === 'locked' ? authLocks : authThrottled).labels(e.surface, e.scope ?? 'client').inc();
   };
 

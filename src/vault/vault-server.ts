@@ -21,6 +21,8 @@ import { kvError } from './shapes.ts';
 import { VaultStore } from './store.ts';
 import { VaultThrottle } from './throttle.ts';
 import { AuthFailureThrottle } from '../limits/auth-failure-throttle.ts';
+import type { FailureCounter } from '../limits/failure-counter.ts';
+import { SharedAuthThrottle } from '../limits/shared-auth-throttle.ts';
 import { vaultTrace } from './vault-trace.ts';
 
 export interface VaultServerOptions {
@@ -40,6 +42,8 @@ export interface VaultServerOptions {
   /** host:port values the token service answers as; default 127.0.0.1:PORT and localhost:PORT. */
   readonly authorityHosts?: readonly string[];
   readonly watch?: boolean;
+  /** With --redis: client-secret failures counted across every node or worker that serves the token service. */
+  readonly sharedAuthFailures?: FailureCounter | undefined;
 }
 
 export interface VaultServer {
@@ -83,7 +87,10 @@ export async function startVaultServer(options: VaultServerOptions): Promise<Vau
   const tokenService = createTokenService({
     apps: () => live.apps, keys, resources: () => live.resources, authorityHosts: () => live.authorityHosts,
     tokenLifetimeSeconds: ts.tokenLifetimeSeconds,
-    clientAuthThrottle: new AuthFailureThrottle('token-service', ts.clientAuthThrottle), logger,
+    clientAuthThrottle: options.sharedAuthFailures
+      ? new SharedAuthThrottle(new AuthFailureThrottle('token-service', ts.clientAuthThrottle), options.sharedAuthFailures)
+      : new AuthFailureThrottle('token-service', ts.clientAuthThrottle),
+    logger,
     onTokenRequest: (e) => audit.write({
       ts: new Date().toISOString(), requestId: newRequestId(), vault: null, operation: 'TokenRequest',
       identity: e.clientId ? { appid: e.clientId, oid: e.objectId ?? '', tid: e.tenant } : null, clientIp: canonicalIp(e.clientIp || '0.0.0.0'),

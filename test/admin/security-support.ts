@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.ts';
 import type { AuthThrottleSettings } from '../../src/limits/auth-failure-throttle.ts';
+import type { FailureCounter } from '../../src/limits/failure-counter.ts';
 import { startTestGateway, startUpstream, type TestGateway, type TestUpstream } from '../support/harness.ts';
 import { tenancyConfig } from './support.ts';
 
@@ -47,13 +48,14 @@ export function rawRequest(baseUrl: string, r: RawRequest): Promise<RawAnswer> {
   });
 }
 
-export async function startSecurityEnv(authThrottle: AuthThrottleSettings, trustedOrigins: string[] = []): Promise<SecurityEnv> {
+/** `sharedAuthFailures`: the failure counts this listener shares with others (a node of a cluster with --redis). */
+export async function startSecurityEnv(authThrottle: AuthThrottleSettings, trustedOrigins: string[] = [], sharedAuthFailures?: FailureCounter): Promise<SecurityEnv> {
   const upstream = await startUpstream();
   const gw = await startTestGateway(tenancyConfig(upstream.url));
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level: 'debug' }, new Writable({ write(chunk, _enc, cb) { logs.push(JSON.parse(String(chunk)) as Record<string, unknown>); cb(); } }));
   const admin = await startAdminServer({
-    gateway: gw.gateway, databaseFile: gw.databaseFile, tokens: gw.gateway.current().raw.admin!.tokens, port: 0, logger, authThrottle, trustedOrigins,
+    gateway: gw.gateway, databaseFile: gw.databaseFile, tokens: gw.gateway.current().raw.admin!.tokens, port: 0, logger, authThrottle, trustedOrigins, sharedAuthFailures,
   });
   return {
     gw, admin, upstream, logs,

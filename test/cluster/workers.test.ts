@@ -132,3 +132,27 @@ test('an unreachable PostgreSQL is one clear line and exit 1, not a stack trace'
   assert.match(r.stderr, /cannot open the store postgresql:\/\/postgres@127\.0\.0\.1:9\/none: .*ECONNREFUSED/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
+
+test('serve --workers 2 --redis: wrong admin tokens spread over both workers lock the address after the configured total, not twice it', async () => {
+  const token = 'adm_workers_guessing';
+  const prefix = uniquePrefix('workersauth');
+  const admin = { port: 0, authThrottle: { maxFailures: 4, windowSeconds: 60 }, tokens: [{ id: 'ops', role: 'operator', hash: `sha256:${createHash('sha256').update(token).digest('hex')}` }] };
+  const node = await startNode({ ...config(upstream.url), admin }, ['--workers', '2', '--redis', redisUrl], { PINPOINT_REDIS_PREFIX: prefix, PINPOINT_REDIS_TIMEOUT_MS: '5000' });
+  try {
+    await until('both admin listeners', async () => (node.server.output().match(/admin API listening on/g) ?? []).length === 2, 15_000, 50);
+    const url = /admin API listening on (http:\/\/[^\s)"]+)/.exec(node.server.output())![1]!;
+    // A new connection each time, so the primary hands the guesses to both workers.
+    for (let i = 0; i < 4; i++) assert.equal((await call(`${url}/v1/tenants`, { headers: { authorization: `Bearer adm_wrong_${i}`, connection: 'close' } })).status, 401);
+    await until('both workers logged a failure', async () => new Set([...node.server.output().matchAll(/"pid":(\d+)[^\n]*"admin_auth_failed"|"admin_auth_failed"[^\n]*"pid":(\d+)/g)].map((m) => m[1] ?? m[2])).size === 2, 5000, 50);
+    for (let i = 0; i < 2; i++) {
+      const right = await call(`${url}/v1/tenants`, { headers: { authorization: `Bearer ${token}`, connection: 'close' } });
+      assert.equal(right.status, 429, right.text);
+    }
+  } finally {
+    await node.stop();
+    const counters = new RedisCounterStore({ url: redisUrl, prefix });
+    await counters.ready();
+    await counters.clear();
+    counters.close();
+  }
+});

@@ -1,3 +1,4 @@
+import type { FailureCounter } from '../../src/limits/failure-counter.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,7 +56,7 @@ export interface TestVault {
   close(): Promise<void>;
 }
 
-export async function startTestVault(settings: object, options: { callLog?: CallLogWriter | null; dir?: string; masterKey?: Buffer; port?: number; logger?: Logger } = {}): Promise<TestVault> {
+export async function startTestVault(settings: object, options: { callLog?: CallLogWriter | null; dir?: string; masterKey?: Buffer; port?: number; logger?: Logger; sharedAuthFailures?: FailureCounter } = {}): Promise<TestVault> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pinpoint-vault-'));
   const settingsFile = join(dir, 'vault.yaml');
   writeFileSync(settingsFile, stringify(settings));
@@ -63,7 +64,7 @@ export async function startTestVault(settings: object, options: { callLog?: Call
   const masterKey = options.masterKey ?? randomBytes(32);
   const vault = await startVaultServer({
     settingsFile, databaseFile: join(dir, 'vault.db'), auditFile: join(dir, 'vault-audit.log'), masterKey,
-    tls, port: options.port ?? 0, callLog: options.callLog ?? null, watch: false, ...(options.logger ? { logger: options.logger } : {}),
+    tls, port: options.port ?? 0, callLog: options.callLog ?? null, watch: false, ...(options.logger ? { logger: options.logger } : {}), sharedAuthFailures: options.sharedAuthFailures,
   });
   return {
     vault, dir, url: vault.url, caPem: tls.caPem, settingsFile, masterKey,

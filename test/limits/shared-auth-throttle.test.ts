@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { AuthFailureThrottle, type AuthAttempt, type AuthGate, type AuthThrottleSettings } from '../../src/limits/auth-failure-throttle.ts';
+import { RedisCounterStore } from '../../src/limits/redis-counter-store.ts';
+import { RedisFailureCounter } from '../../src/limits/redis-failure-counter.ts';
+import { SharedAuthThrottle } from '../../src/limits/shared-auth-throttle.ts';
+import { createGatewayMetrics } from '../../src/observability/metrics.ts';
+import { redisUrl, uniquePrefix } from '../support/services.ts';
+
+// Two throttles on one Redis key prefix stand for two nodes (or two workers) of one cluster.
+// The HTTP behaviour across two admin listeners is in test/admin/shared-brute-force.test.ts.
+
+const settings: AuthThrottleSettings = { maxFailures: 4, windowSeconds: 30, globalMaxFailures: 1_000, maxTrackedClients: 1_000 };
+
+async function node(t: TestContext, prefix: string, s: AuthThrottleSettings = settings, url = redisUrl): Promise<{ gate: SharedAuthThrottle; store: RedisCounterStore }> {
+  const store = new RedisCounterStore({ url, prefix });
+  t.after(async () => { if (store.redis.status === 'ready') await store.clear(); store.close(); });
+  if (url === redisUrl) await store.ready();
+  return { gate: new SharedAuthThrottle(new AuthFailureThrottle('admin', s), new RedisFailureCounter({ redis: store.redis, prefix })), store };
+}
+
+const attempt = async (gate: AuthGate, ip: string): Promise<AuthAttempt> => gate.attempt(ip);
+
+/** One wrong credential: true when it was let through to be checked (and failed), false when refused. */
+async function guess(gate: AuthGate, ip: string): Promise<boolean> {
+  const a = await attempt(gate, ip);
+  if (a.refused) return false;
+  await a.failed();
+  return true;
+}
+
+test('failures on node A count on node B: the lock comes after the configured total, not twice it', async (t) => {
+  const prefix = uniquePrefix('authshare');
+  const [a, b] = await Promise.all([node(t, prefix), node(t, prefix)]);
+  const ip = '192.0.2.10';
+  assert.equal(await guess(a.gate, ip), true);
+  assert.equal(await guess(b.gate, ip), true);
+  assert.equal(await guess(a.gate, ip), true);
+  assert.equal(await guess(b.gate, ip), true);
+  for (const gate of [a.gate, b.gate]) {
+    const next = await attempt(gate, ip);
+    assert.equal(next.refused?.scope, 'client', 'the fifth try is refused on both nodes');
+    assert.ok(next.refused.retryAfterSeconds > 25 && next.refused.retryAfterSeconds <= 30, `Retry-After ${next.refused.retryAfterSeconds}`);
+  }
+  assert.equal((await attempt(b.gate, '192.0.2.11')).refused, null, 'another address is not affected');
+});
+
+test('a parallel burst over two nodes gets exactly the budget of tries, however wide it is', async (t) => {
+  const prefix = uniquePrefix('authburst');
+  const [a, b] = await Promise.all([node(t, prefix), node(t, prefix)]);
+  const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => guess(i % 2 ? a.gate : b.gate, '192.0.2.20')));
+  assert.equal(answers.filter(Boolean).length, settings.maxFailures);
+});
+
+test('a success does not reset other callers\' counts, nor its own earlier failures', async (t) => {
+  const prefix = uniquePrefix('authsuccess');
+  const [a, b] = await Promise.all([node(t, prefix), node(t, prefix)]);
+  for (let i = 0; i < 3; i++) assert.equal(await guess(a.gate, '192.0.2.30'), true);
+  for (let i = 0; i < 5; i++) {
+    const ok = await attempt(b.gate, '192.0.2.31');
+    assert.equal(ok.refused, null);
+    ok.succeeded();
+  }
+  // The same client: two failures, a success with another (low-privilege) credential, two failures.
+  for (let i = 0; i < 2; i++) await guess(b.gate, '192.0.2.32');
+  const own = await attempt(a.gate, '192.0.2.32');
+  assert.equal(own.refused, null);
+  own.succeeded();
+  assert.equal(await guess(a.gate, '192.0.2.30'), true, 'the fourth failure is still let through');
+  assert.equal((await attempt(b.gate, '192.0.2.30')).refused?.scope, 'client', '…and it was the last');
+  for (let i = 0; i < 2; i++) assert.equal(await guess(b.gate, '192.0.2.32'), true);
+  assert.equal((await attempt(a.gate, '192.0.2.32')).refused?.scope, 'client');
+});
+
+test('the global backstop is shared too, and spares a client that proved a credential on any node', async (t) => {
+  const prefix = uniquePrefix('authglobal');
+  const wide = { ...settings, globalMaxFailures: 6 };
+  const [a, b] = await Promise.all([node(t, prefix, wide), node(t, prefix, wide)]);
+  const admin = await attempt(a.gate, '198.51.100.1');
+  assert.equal(admin.refused, null);
+  admin.succeeded();
+  for (let i = 0; i < 6; i++) assert.equal(await guess(i % 2 ? a.gate : b.gate, `203.0.113.${i}`), true);
+  assert.equal((await attempt(b.gate, '203.0.113.99')).refused?.scope, 'global', 'an unproven client is refused on the other node');
+  assert.equal((await attempt(b.gate, '198.51.100.1')).refused, null, 'the admin who signed in on node A keeps working on node B');
+});
+
+test('every key it writes expires within one window', async (t) => {
+  const prefix = uniquePrefix('authexpiry');
+  const { gate, store } = await node(t, prefix, { ...settings, windowSeconds: 2 });
+  for (let i = 0; i < 4; i++) await guess(gate, '192.0.2.40');
+  const ok = await attempt(gate, '192.0.2.41');
+  assert.equal(ok.refused, null);
+  ok.succeeded();
+  await store.redis.ping(); // succeeded() is not awaited; a later command on the connection runs after it
+  const keys = await store.redis.keys(`${prefix}auth:*`);
+  assert.ok(keys.length >= 5, `count, lock, proven and the global count: ${keys.join(', ')}`);
+  for (const k of keys) {
+    const ttl = await store.redis.pttl(k);
+    assert.ok(ttl > 0 && ttl <= 2_000, `${k} has a TTL of ${ttl} ms`);
+  }
+  await new Promise((r) => setTimeout(r, 2_100));
+  assert.deepEqual(await store.redis.keys(`${prefix}auth:*`), []);
+  assert.equal((await attempt(gate, '192.0.2.40')).refused, null, 'the lock ended with its window');
+});
+
+test('with Redis unreachable the throttle still limits, per node, and the metric counts each local decision', async (t) => {
+  const metrics = createGatewayMetrics(null, { defaultMetrics: false });
+  t.after(() => metrics.close());
+  // Port 9 (discard) on loopback: nothing listens, connections are refused.
+  const { gate } = await node(t, uniquePrefix('authdown'), settings, 'redis://127.0.0.1:9');
+  const started = performance.now();
+  const first = gate.attempt('192.0.2.50');
+  assert.ok(!(first instanceof Promise), 'answered at once, without waiting for a reconnect');
+  assert.ok(performance.now() - started < 50);
+  let admitted = 0;
+  for (let i = 0; i < 10; i++) if (await guess(gate, '192.0.2.50')) admitted++;
+  assert.equal(admitted, settings.maxFailures, 'never open: the local count locks the client');
+  const text = await metrics.text();
+  const line = text.split('\n').find((l) => l.startsWith('pinpoint_auth_throttle_local_decisions_total{surface="admin"}'));
+  assert.ok(line && Number(line.split(' ').pop()) >= 11, line ?? text);
+});
