@@ -5,11 +5,13 @@
 // main since do not move it) in the same run, rounds interleaved, because the machine is shared
 // and noisy: only ratios measured side by side mean anything.
 //  - writer: records through CallLogWriter into a new SQLite file, in chunks of 64 per
-//    macrotask as requests arrive. "request thread" is the time spent inside write() (what
-//    each request pays); "to stored" is the wall time until flush() resolves (the worker's
-//    decode + insert included), both per record.
+//    macrotask as requests arrive. "request thread" is the CPU time of the main thread spent
+//    inside write() (what each request pays); "all threads" is the process's CPU time until
+//    flush() resolves (the log worker's decode + insert included); "wall" the elapsed time.
 //  - sqlite: the same rows inserted with CallLogStore.insertBatch, 512 per transaction, into
-//    a new file opened by openDatabase: the worker's insert cost per record.
+//    a new file opened by openDatabase: the worker's insert cost per record (wall and CPU).
+// CPU time, not elapsed time, is the robust number here: on 2 shared cores the log worker
+// and other people's processes preempt the thread being timed.
 // --variant runs one side only (for `strace -c -f node bench/call-log.ts --only sqlite --variant current --rounds 1`).
 
 import { execFileSync } from 'node:child_process';
@@ -82,35 +84,43 @@ function trace(i: number): TraceRecord {
 
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
 
-async function writerRound(v: Variant, records: readonly TraceRecord[], dir: string): Promise<{ requestThread: number; stored: number }> {
+const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
+
+type Metric = 'requestThread' | 'allThreads' | 'stored' | 'sqlite' | 'sqliteCpu';
+
+async function writerRound(v: Variant, records: readonly TraceRecord[], dir: string): Promise<{ requestThread: number; allThreads: number; stored: number }> {
   const errors: string[] = [];
   const writer = new v.writer.CallLogWriter(join(dir, `writer-${v.name}.db`), { maxPending: 1e9, flushIntervalMs: 50, retentionHours: 0, onError: (m) => errors.push(m) });
   await writer.flush(); // the worker has opened (created) its file
   let inside = 0;
   const start = performance.now();
+  const startCpu = process.cpuUsage();
   for (let i = 0; i < records.length; i += CHUNK) {
-    const t = performance.now();
+    const t = process.threadCpuUsage();
     for (let j = i; j < i + CHUNK && j < records.length; j++) writer.write(records[j]!);
-    inside += performance.now() - t;
+    inside += cpuMs(process.threadCpuUsage(t));
     await nextMacrotask();
   }
   await writer.flush();
   const stored = performance.now() - start;
+  const allThreads = cpuMs(process.cpuUsage(startCpu));
   await writer.close();
   if (errors.length || writer.stats.written !== records.length) throw new Error(`${v.name} writer: ${writer.stats.written} of ${records.length} written; ${errors.join('; ')}`);
-  return { requestThread: (inside * 1000) / records.length, stored: (stored * 1000) / records.length };
+  return { requestThread: (inside * 1000) / records.length, allThreads: (allThreads * 1000) / records.length, stored: (stored * 1000) / records.length };
 }
 
-function sqliteRound(v: Variant, records: readonly TraceRecord[], dir: string): number {
+function sqliteRound(v: Variant, records: readonly TraceRecord[], dir: string): { wall: number; cpu: number } {
   const batches: ReturnType<StoreModule['parseCallLines']>[] = [];
   for (let i = 0; i < records.length; i += BATCH) batches.push(v.store.parseCallLines(records.slice(i, i + BATCH).map(v.store.toCallLine).join('')));
   const db = v.database.openDatabase(join(dir, `sqlite-${v.name}.db`));
   const store = new v.store.CallLogStore(db);
   const t = performance.now();
+  const c = process.threadCpuUsage();
   for (const b of batches) store.insertBatch(b);
   const ms = performance.now() - t;
+  const cpu = cpuMs(process.threadCpuUsage(c));
   db.close();
-  return (ms * 1000) / records.length;
+  return { wall: (ms * 1000) / records.length, cpu: (cpu * 1000) / records.length };
 }
 
 const work = mkdtempSync(join(tmpdir(), 'pinpoint-bench-call-log-'));
@@ -126,7 +136,7 @@ const currentCommit = execFileSync('git', ['-C', root, 'rev-parse', '--short', '
 const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain', 'src'], { encoding: 'utf8' }).trim() !== '';
 
 const records = Array.from({ length: RECORDS }, (_, i) => trace(i));
-const results = new Map<string, { requestThread: number[]; stored: number[]; sqlite: number[] }>(variants.map((v) => [v.name, { requestThread: [], stored: [], sqlite: [] }]));
+const results = new Map<string, Record<Metric, number[]>>(variants.map((v) => [v.name, { requestThread: [], allThreads: [], stored: [], sqlite: [], sqliteCpu: [] }]));
 for (let round = 0; round < ROUNDS; round++) {
   // Alternate which side goes first: a drift of the machine's load hits both alike.
   const order = round % 2 === 0 ? variants : [...variants].reverse();
@@ -134,20 +144,20 @@ for (let round = 0; round < ROUNDS; round++) {
     const dir = join(work, `round-${round}`);
     mkdirSync(dir, { recursive: true });
     const r = results.get(v.name)!;
-    if (values.only !== 'sqlite') { const w = await writerRound(v, records, dir); r.requestThread.push(w.requestThread); r.stored.push(w.stored); }
-    if (values.only !== 'writer') r.sqlite.push(sqliteRound(v, records, dir));
+    if (values.only !== 'sqlite') { const w = await writerRound(v, records, dir); r.requestThread.push(w.requestThread); r.allThreads.push(w.allThreads); r.stored.push(w.stored); }
+    if (values.only !== 'writer') { const q = sqliteRound(v, records, dir); r.sqlite.push(q.wall); r.sqliteCpu.push(q.cpu); }
     rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(`round ${round + 1}/${ROUNDS} done\n`);
 }
 
 const cell = (xs: number[]) => xs.length ? `${median(xs).toFixed(2)} (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})` : '–';
-const ratio = (metric: 'requestThread' | 'stored' | 'sqlite') => {
+const ratio = (metric: Metric) => {
   const b = results.get('baseline')?.[metric] ?? [];
   const c = results.get('current')?.[metric] ?? [];
   return b.length && c.length ? `${(median(c) / median(b)).toFixed(2)}×` : '–';
 };
-const row = (label: string, metric: 'requestThread' | 'stored' | 'sqlite') =>
+const row = (label: string, metric: Metric) =>
   `| ${label} | ${cell(results.get('baseline')?.[metric] ?? [])} | ${cell(results.get('current')?.[metric] ?? [])} | ${ratio(metric)} |`;
 const report = [
   '# Call log write path',
@@ -159,9 +169,11 @@ const report = [
   '',
   '| measure | baseline | current | ratio |',
   '| --- | --- | --- | --- |',
-  row('writer, request thread (inside write())', 'requestThread'),
-  row('writer, until stored (flush resolved)', 'stored'),
-  row('SQLite insertBatch, 512 per transaction', 'sqlite'),
+  row('writer, request thread CPU (inside write())', 'requestThread'),
+  row('writer, CPU of all threads until stored', 'allThreads'),
+  row('writer, wall until stored (flush resolved)', 'stored'),
+  row('SQLite insertBatch (512 per transaction), CPU', 'sqliteCpu'),
+  row('SQLite insertBatch (512 per transaction), wall', 'sqlite'),
   '',
 ].join('\n');
 process.stdout.write(`\n${report}`);
