@@ -1,13 +1,11 @@
 import { channel } from 'node:diagnostics_channel';
 import { Worker } from 'node:worker_threads';
 import type { WorkerMessage, WorkerReply } from './call-log-worker.ts';
-import { toCallLine } from '../store/sqlite/call-log-store.ts';
+import { CallBatch, type EncodedBatch } from './call-batch.ts';
 import type { StoreLocation } from '../store/store.ts';
 import type { TraceRecord } from './trace.ts';
 
 /** Every decision is published here too; metrics and tests subscribe without coupling. */
-const encoder = new TextEncoder();
-
 export const decisionChannel = channel('pinpoint:decision');
 
 export interface CallLogStats {
@@ -24,7 +22,7 @@ export interface CallLogStats {
  */
 export class CallLogWriter {
   private readonly worker: Worker;
-  private batch: string[] = [];
+  private readonly batch = new CallBatch();
   private inflight = 0;
   private timer: NodeJS.Timeout | null = null;
   private flushSeq = 0;
@@ -58,27 +56,29 @@ export class CallLogWriter {
 
   write(record: TraceRecord): void {
     if (decisionChannel.hasSubscribers) decisionChannel.publish(record);
-    if (this.closed || this.batch.length + this.inflight >= this.maxPending) {
+    if (this.closed || this.batch.count + this.inflight >= this.maxPending) {
       this.stats.dropped++;
       return;
     }
-    this.batch.push(toCallLine(record));
-    if (this.batch.length >= 512) this.send();
+    const full = this.batch.append(record);
+    if (full) this.post(full);
+    if (this.batch.count >= 512) this.send();
     else this.timer ??= setTimeout(() => this.send(), this.intervalMs);
   }
 
   private send(): void {
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
-    if (this.batch.length === 0) return;
-    const count = this.batch.length;
-    // Encoded once and transferred: the worker receives the bytes without a copy.
-    const bytes = encoder.encode(this.batch.join(''));
-    this.batch = [];
+    const batch = this.batch.take();
+    if (batch) this.post(batch);
+  }
+
+  private post({ bytes, count }: EncodedBatch): void {
     this.inflight += count;
+    // Transferred: the worker receives the bytes without a copy.
     this.worker.postMessage({ type: 'batch', bytes, count, dropped: this.stats.dropped } satisfies WorkerMessage, [bytes.buffer]);
   }
 
-  get pending(): number { return this.batch.length + this.inflight; }
+  get pending(): number { return this.batch.count + this.inflight; }
 
   /** Resolves when everything written so far is in the store. */
   flush(): Promise<void> {

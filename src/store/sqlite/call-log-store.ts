@@ -8,17 +8,25 @@ export type CallRow = readonly [
   code: string | null, answeredBy: string, consumerId: string | null, credentialId: string | null, clientIp: string, durationMs: number, trace: string,
 ];
 
-// A batch travels to the log worker as ONE string: cloning one string is a copy, cloning
+// A batch travels to the log worker as ONE run of text (its UTF-8 bytes, transferred): cloning
 // hundreds of row arrays was a tenth of the request thread's time. JSON.stringify escapes
-// every control character, so these two never occur inside a serialized value.
+// every control character, so these two never occur inside a serialized value (nor, as
+// bytes, inside UTF-8, whose multi-byte sequences use only bytes >= 0x80).
 const FIELD = '\u0001';
 const ROW = '\u0002';
+/** The separators as the bytes of a UTF-8 encoded batch (src/log/call-batch.ts writes those). */
+export const FIELD_BYTE = 0x01;
+export const ROW_BYTE = 0x02;
+
+/** A row's indexed columns as a small JSON array: the part of a call line before FIELD. */
+export function callColumns(r: TraceRecord): string {
+  return JSON.stringify([r.requestId, r.ts, r.configVersion, r.routeId, r.method, r.path, r.status, r.code, r.answeredBy,
+    r.identity?.consumerId ?? null, r.identity?.credentialId ?? null, r.clientIp, r.durationMs]);
+}
 
 /** One row as text: its indexed columns as a small JSON array, then the trace JSON. */
 export function toCallLine(r: TraceRecord): string {
-  const columns = [r.requestId, r.ts, r.configVersion, r.routeId, r.method, r.path, r.status, r.code, r.answeredBy,
-    r.identity?.consumerId ?? null, r.identity?.credentialId ?? null, r.clientIp, r.durationMs];
-  return JSON.stringify(columns) + FIELD + JSON.stringify(r) + ROW;
+  return callColumns(r) + FIELD + JSON.stringify(r) + ROW;
 }
 
 export function parseCallLines(batch: string): CallRow[] {

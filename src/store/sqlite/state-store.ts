@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { prepareWritableDatabase } from './database.ts';
 import type { EntityKind, EntityTypes, Stored } from '../../tenancy/model.ts';
 import { tenantOf, type StateMaps } from '../../tenancy/state.ts';
 import { consumerLookup, StateConflictError, type Actor, type ConsumerRow, type AuditEntry, type AuditFilter, type CommitRequest, type StateStore, type VersionInfo } from '../state-store.ts';
@@ -35,9 +36,10 @@ export class SqliteStateStore implements StateStore {
   constructor(file: string, options: { readOnly?: boolean } = {}) {
     if (!options.readOnly) mkdirSync(dirname(file), { recursive: true });
     this.db = new DatabaseSync(file, { readOnly: options.readOnly ?? false });
-    this.db.exec('PRAGMA busy_timeout = 5000');
-    if (!options.readOnly) {
-      this.db.exec('PRAGMA journal_mode = WAL');
+    if (options.readOnly) this.db.exec('PRAGMA busy_timeout = 5000');
+    else {
+      // It shares the data file with the call log and may be the one that creates it.
+      prepareWritableDatabase(this.db);
       this.db.exec(schema);
     }
   }
