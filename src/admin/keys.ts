@@ -47,6 +47,28 @@ export function mintApiKey(prefix: string): { plain: string; publicPart: string 
   return { plain: `${prefix}_${publicPart}_${randomBytes(24).toString('base64url')}`, publicPart };
 }
 
+/**
+ * A rotation of `old`: a new key with its consumer, scopes and roles, and the old one ending
+ * after the overlap (or at its own expiry if sooner), marked as replaced. Shared with the CLI.
+ */
+export function planRotation(old: { readonly id: string; readonly data: Key }, overlapSeconds: number, now: number, newId?: string): { key: Key; plain: string; changes: Change[] } {
+  const prefix = /^([a-z][a-z0-9_]*?)_[0-9a-f]{8}/.exec(old.data.prefix ?? '')?.[1] ?? 'pk_live';
+  const { plain, publicPart } = mintApiKey(prefix);
+  const key: Key = {
+    id: newId ?? `key_${publicPart}`, consumer: old.data.consumer, hash: `sha256:${hashApiKey(plain)}`, prefix: plain.slice(0, prefix.length + 9),
+    scopes: old.data.scopes, roles: old.data.roles,
+  };
+  const end = new Date(now + overlapSeconds * 1000).toISOString();
+  const oldEnd = old.data.expiresAt && Date.parse(old.data.expiresAt) < Date.parse(end) ? old.data.expiresAt : end;
+  return {
+    key, plain,
+    changes: [
+      { kind: 'key', id: key.id, before: null, after: key },
+      { kind: 'key', id: old.id, before: old.data, after: { ...old.data, expiresAt: oldEnd, replacedBy: key.id } },
+    ],
+  };
+}
+
 function newKey(call: AdminCall, consumer: string, req: z.infer<typeof newKeyRequest>): { key: Key; plain: string } {
   const { plain, publicPart } = mintApiKey(req.prefix);
   const id = req.id ?? `key_${publicPart}`;
@@ -91,14 +113,8 @@ export function keyRoutes(): AdminRoute[] {
         assertCanWrite(call.principal, old.tenant);
         const req = validate(rotateRequest, call.body ?? {});
         if (old.data.revokedAt) throw new AdminError('admin_conflict', `key ${old.id} is revoked; create a new key instead.`);
-        const prefix = /^([a-z][a-z0-9_]*?)_[0-9a-f]{8}/.exec(old.data.prefix ?? '')?.[1] ?? 'pk_live';
-        const { key, plain } = newKey(call, old.data.consumer, { prefix, scopes: old.data.scopes, roles: old.data.roles, ...(req.id ? { id: req.id } : {}) });
-        const end = new Date(Date.now() + req.overlapSeconds * 1000).toISOString();
-        const oldEnd = old.data.expiresAt && Date.parse(old.data.expiresAt) < Date.parse(end) ? old.data.expiresAt : end;
-        const changes: Change[] = [
-          { kind: 'key', id: key.id, before: null, after: key },
-          { kind: 'key', id: old.id, before: old.data, after: { ...old.data, expiresAt: oldEnd, replacedBy: key.id } },
-        ];
+        if (req.id && stateOf(call).key.has(req.id)) throw new AdminError('admin_conflict', `key ${req.id} already exists.`, [{ path: '/id', message: 'already taken' }]);
+        const { key, plain, changes } = planRotation(old, req.overlapSeconds, Date.now(), req.id);
         const info = await commit(call, `rotate key ${old.id} -> ${key.id} (overlap ${req.overlapSeconds} s)`, changes);
         return { status: 201, body: { item: out(getVisible(call, 'key', key.id)), secret: plain, stateVersion: info.version, replaces: out(getVisible(call, 'key', old.id)) } };
       },

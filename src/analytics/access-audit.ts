@@ -51,7 +51,7 @@ export async function accessAudit(log: CallLogReader, state: StateMaps, routes: 
     else if (u.last < o.now - o.unusedDays * DAY) unusedKeys.push({ key: k.id, consumer: k.data.consumer, tenant: k.tenant, lastUsed: u.last, requests: u.n, advice: `not used for ${Math.floor((o.now - u.last) / DAY)} days: revoke it or confirm its owner still needs it` });
     const exp = k.data.expiresAt ? Date.parse(k.data.expiresAt) : null;
     if (exp === null) expiry.push({ key: k.id, consumer: k.data.consumer, tenant: k.tenant, expiresAt: null, advice: 'no expiry: set expiresAt and rotate it on a schedule' });
-    else if (exp <= o.now) expiry.push({ key: k.id, consumer: k.data.consumer, tenant: k.tenant, expiresAt: k.data.expiresAt!, advice: 'expired: its callers get 401 credential_expired; rotate it (pinpoint key rotate) or revoke it' });
+    else if (exp <= o.now) expiry.push({ key: k.id, consumer: k.data.consumer, tenant: k.tenant, expiresAt: k.data.expiresAt!, advice: 'expired: its callers get 401 credential_expired; rotate it (pinpoint key rotate KEY_ID, or the console) or revoke it' });
     else if (exp <= o.now + o.expiringDays * DAY) expiry.push({ key: k.id, consumer: k.data.consumer, tenant: k.tenant, expiresAt: k.data.expiresAt!, advice: `expires in ${Math.ceil((exp - o.now) / DAY)} days: rotate it before its callers start getting 401 credential_expired` });
   }
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { mintApiKey } from '../admin/keys.ts';
+import { mintApiKey, planRotation } from '../admin/keys.ts';
 import { hashApiKey } from '../credentials/directory.ts';
 import type { Key } from '../tenancy/model.ts';
 import { loadSnapshot } from '../tenancy/runtime.ts';
@@ -7,6 +7,7 @@ import { UsageError } from './serve.ts';
 import { withStore } from './subscription.ts';
 
 export const keyUsage = `pinpoint key create --consumer ID [--scopes "a b"] [--roles "r"] [--expires ISO] [--id ID] [--prefix pk_live] [--data-dir DIR]
+pinpoint key rotate KEY_ID [--overlap SECONDS] [--id NEW_ID] [--data-dir DIR]
 pinpoint key revoke KEY_ID --reason TEXT [--data-dir DIR]
 pinpoint key list [--consumer ID] [--data-dir DIR]
   Keys in the data directory's state store (audited as actor "cli"; a running gateway enforces
@@ -21,7 +22,7 @@ const words = (s: string | undefined) => (s ?? '').split(/\s+/).filter(Boolean);
 export async function keyCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
     prefix: { type: 'string', default: 'pk_live' }, id: { type: 'string' }, scopes: { type: 'string', default: '' }, roles: { type: 'string' },
-    consumer: { type: 'string' }, expires: { type: 'string' }, reason: { type: 'string' }, 'data-dir': { type: 'string' },
+    consumer: { type: 'string' }, expires: { type: 'string' }, reason: { type: 'string' }, 'data-dir': { type: 'string' }, overlap: { type: 'string' },
   } });
   const [sub, arg] = positionals;
   if (sub === 'hash' && arg) { process.stdout.write(`sha256:${hashApiKey(arg)}\n`); return 0; }
@@ -42,6 +43,25 @@ export async function keyCommand(argv: string[]): Promise<number> {
       };
       const info = await store.commit({ actor: cliActor, summary: `create key ${id} for ${consumerId}`, now: Date.now(), changes: [{ kind: 'key', id, before: null, after: key }] });
       process.stdout.write(`key ${id} for ${consumerId} (state v${info.version})\nsecret (shown once, store it now): ${plain}\n`);
+      return 0;
+    })) ?? 1;
+  }
+  if (sub === 'rotate') {
+    if (!arg) throw new UsageError('key rotate needs a key id');
+    // The admin API's default: callers get a day to move to the new key.
+    const overlap = values.overlap === undefined ? 86400 : Number(values.overlap);
+    if (!Number.isInteger(overlap) || overlap < 0 || overlap > 90 * 86400) throw new UsageError(`--overlap must be whole seconds from 0 to ${90 * 86400}, got "${values.overlap}"`);
+    const newId = values.id;
+    return (await withStore(values['data-dir'], false, async (store) => {
+      const snap = await loadSnapshot(store);
+      const old = snap.entities.key.get(arg);
+      if (!old) { process.stderr.write(`pinpoint key: no key ${arg}\n`); return 1; }
+      if (old.data.revokedAt) { process.stderr.write(`pinpoint key: ${arg} is revoked; create a new key instead (pinpoint key create --consumer ${old.data.consumer})\n`); return 1; }
+      if (newId && snap.entities.key.has(newId)) { process.stderr.write(`pinpoint key: key ${newId} already exists\n`); return 1; }
+      const { key, plain, changes } = planRotation(old, overlap, Date.now(), newId);
+      const info = await store.commit({ actor: cliActor, summary: `rotate key ${arg} -> ${key.id} (overlap ${overlap} s)`, now: Date.now(), changes });
+      const oldEnd = (changes[1]!.after as Key).expiresAt!;
+      process.stdout.write(`key ${key.id} replaces ${arg} for ${key.consumer} (state v${info.version}); ${arg} works until ${oldEnd}\nsecret (shown once, store it now): ${plain}\n`);
       return 0;
     })) ?? 1;
   }

@@ -111,6 +111,30 @@ test('key create prints a secret once that the running gateway accepts; key revo
   assert.deepEqual((audit.json.items as { actor: unknown }[]).map((i) => i.actor), [{ id: 'cli', role: 'operator' }, { id: 'cli', role: 'operator' }]);
 });
 
+test('key rotate prints a new secret the gateway accepts at once, while the old key works until the overlap ends and then gets 401 credential_expired', async () => {
+  const made = cli('key', 'create', '--consumer', 'acme-buyer', '--scopes', 'shop:read', '--id', 'key_cli_to_rotate');
+  const oldSecret = /secret \(shown once, store it now\): (\S+)/.exec(made.stdout)![1]!;
+  await eventually(async () => (await env.get('/shop/items', oldSecret)).status === 200);
+  const rotated = cli('key', 'rotate', 'key_cli_to_rotate', '--overlap', '2', '--id', 'key_cli_rotated');
+  assert.equal(rotated.status, 0, rotated.stderr);
+  assert.match(rotated.stdout, /key key_cli_rotated replaces key_cli_to_rotate for acme-buyer \(state v\d+\); key_cli_to_rotate works until \d{4}-/);
+  const newSecret = /secret \(shown once, store it now\): (\S+)/.exec(rotated.stdout)?.[1];
+  assert.ok(newSecret && newSecret !== oldSecret, rotated.stdout);
+  await eventually(async () => (await env.get('/shop/items', newSecret)).status === 200);
+  assert.equal((await env.get('/shop/items', oldSecret)).status, 200, 'the old key works during the overlap');
+  await eventually(async () => (await env.get('/shop/items', oldSecret)).status === 401, 8000);
+  assertProblem(await env.get('/shop/items', oldSecret), 401, 'credential_expired');
+  const item = await env.adm('GET', '/v1/keys/key_cli_to_rotate', tokens.operator);
+  const data = (item.json.item as { data: { replacedBy?: string; scopes: string[]; hash?: string } }).data;
+  assert.equal(data.replacedBy, 'key_cli_rotated');
+  const fresh = (await env.adm('GET', '/v1/keys/key_cli_rotated', tokens.operator)).json.item as { data: { scopes: string[]; consumer: string } };
+  assert.deepEqual([fresh.data.consumer, fresh.data.scopes], ['acme-buyer', ['shop:read']], 'the new key keeps the consumer and scopes');
+  const again = cli('key', 'rotate', 'key_cli_to_rotate', '--id', 'key_cli_rotated');
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /key key_cli_rotated already exists/);
+  assert.notEqual(cli('key', 'rotate', 'key_cli_rotated', '--overlap', 'soon').status, 0, 'a non-numeric overlap is a usage error');
+});
+
 test('key create for an unknown consumer and key revoke without a reason are refused, changing nothing', () => {
   const unknown = cli('key', 'create', '--consumer', 'nobody');
   assert.equal(unknown.status, 1);
