@@ -13,7 +13,7 @@ import { CidrError, CidrSet } from '../net/cidr-set.ts';
 import type { Authenticator, CompiledChain } from '../pipeline/run-chain.ts';
 import type { Check, ConfigLocation } from '../pipeline/types.ts';
 import { Upstream } from '../proxy/upstream.ts';
-import { compileWebRoute, type WebRouteChecks } from '../web/compile-web.ts';
+import { compileWebRoute, gatewayCookieNames, type WebRouteChecks } from '../web/compile-web.ts';
 import { RouteTable, RouteTableError, type Routable } from '../router/route-table.ts';
 import { ConfigError, type LoadedConfig, type PathSegment } from './load.ts';
 import { createBearerKeyCheck } from '../ai/bearer-key.ts';
@@ -30,6 +30,8 @@ export interface CompiledRoute extends Routable {
   readonly maxBodyBytes: number;
   /** Request headers never forwarded on this route (credentials, spoofable identity headers). */
   readonly dropHeaders: ReadonlySet<string>;
+  /** Cookies never forwarded on this route (the gateway's session and CSRF cookies); null: none. */
+  readonly dropCookies: ReadonlySet<string> | null;
   readonly source: ConfigLocation;
   /** Set on routes the gateway answers itself (the web login). */
   readonly respond?: WebRouteChecks['respond'];
@@ -112,6 +114,7 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
   const gwAllow = cidrs(gw.ipAllow, ['gateway', 'ipAllow']);
   const gwDeny = cidrs(gw.ipDeny, ['gateway', 'ipDeny']);
   const apiKeyHeader = gw.apiKeyHeader.toLowerCase();
+  const webCookies = gatewayCookieNames(config.web);
 
   let ai: CompiledAi | null = null;
   if (config.ai) {
@@ -179,10 +182,13 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
     if (!route.forwardCredential) {
       if (route.auth.includes('apiKey')) dropHeaders.add(apiKeyHeader);
       if (route.auth.includes('jwt')) dropHeaders.add('authorization');
+      // The CSRF token is bound to the session cookie: together they are a credential.
+      if (web.csrfTokenHeader) dropHeaders.add(web.csrfTokenHeader);
     }
+    const dropCookies = route.forwardCredential ? null : webCookies;
     return {
       id: route.id, path: route.path, methods: route.methods, host: route.host, headers: route.headers,
-      upstream, upstreamPath: route.upstreamPath ?? null, maxBodyBytes, dropHeaders, source: locate(at()),
+      upstream, upstreamPath: route.upstreamPath ?? null, maxBodyBytes, dropHeaders, dropCookies, source: locate(at()),
       respond: web.respond, bodyNeeded: web.bodyNeeded,
       ...(aiRoute ? { ai: aiRoute } : {}),
       chain: { checks, challenges: authenticators.map((a) => a.challenge), hasAuthn: authenticators.length > 0 },

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Evidence } from '../pipeline/types.ts';
+import { withoutCookies } from '../web/cookies.ts';
 import type { Target, Upstream } from './upstream.ts';
 
 export type ForwardFailureCode = 'no_healthy_upstream' | 'upstream_unavailable' | 'upstream_timeout' | 'payload_too_large';
@@ -47,8 +48,11 @@ export class BodyTooLargeError extends Error {
   readonly code = 'PINPOINT_BODY_TOO_LARGE';
 }
 
-/** Copies request headers for the upstream, dropping hop-by-hop ones and any listed in Connection. */
-export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, drop: ReadonlySet<string>): Record<string, string | string[]> {
+/**
+ * Copies request headers for the upstream, dropping hop-by-hop ones, any listed in Connection,
+ * those in `drop`, and the cookies named in `dropCookies` (the Cookie header goes when none is left).
+ */
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, drop: ReadonlySet<string>, dropCookies: ReadonlySet<string> | null = null): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const connection = incoming.connection;
   const listed = connection ? connection.toLowerCase().split(',').map((s) => s.trim()) : null;
@@ -56,6 +60,12 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, drop: Read
     if (hopByHop.has(name) || answeredHere.has(name) || drop.has(name) || (listed && listed.includes(name))) continue;
     const v = incoming[name];
     if (v !== undefined) out[name] = v;
+  }
+  // Node joins repeated Cookie headers into one string (RFC 6265 5.4 allows only one).
+  if (dropCookies && typeof out.cookie === 'string') {
+    const kept = withoutCookies(out.cookie, dropCookies);
+    if (kept === null) delete out.cookie;
+    else out.cookie = kept;
   }
   return out;
 }

@@ -382,7 +382,7 @@ function afterChain(base: Base, route: CompiledRoute, ctx: RequestContext, outco
   }
   if (route.respond) { answerLocally(base, route, ctx, outcome.records, route.respond); return; }
   if (route.ai) { serveAiRoute(base, route, route.ai, ctx, outcome.records); return; }
-  const headers = upstreamRequestHeaders(req.headers, route.dropHeaders);
+  const headers = upstreamRequestHeaders(req.headers, route.dropHeaders, route.dropCookies);
   delete headers.host;
   const xff = req.headers['x-forwarded-for'];
   headers['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${base.peerIp}` : base.peerIp;

@@ -21,6 +21,8 @@ export interface WebRouteChecks {
   readonly respond: Responder | null;
   /** Whether this request's body must be buffered for the checks; null: never (stream it). */
   readonly bodyNeeded: ((headers: IncomingHttpHeaders) => boolean) | null;
+  /** The request header the CSRF check reads its token from (lower case); null: no token checked here. */
+  readonly csrfTokenHeader: string | null;
 }
 
 export interface WebCompileContext {
@@ -39,7 +41,7 @@ function signerFor(web: WebConfig): WebSigner {
   return s;
 }
 
-const none: WebRouteChecks = { preAuth: [], authenticators: [], protect: [], respond: null, bodyNeeded: null };
+const none: WebRouteChecks = { preAuth: [], authenticators: [], protect: [], respond: null, bodyNeeded: null, csrfTokenHeader: null };
 const always = () => true;
 
 export function compileWebRoute(route: RouteConfig, c: WebCompileContext): WebRouteChecks {
@@ -102,7 +104,16 @@ export function compileWebRoute(route: RouteConfig, c: WebCompileContext): WebRo
     // A form post carries its token in a field: only then must the body be read.
     ? (h: IncomingHttpHeaders) => h[header] === undefined && isForm(mediaTypeOf(h['content-type']))
     : null;
-  return { preAuth, authenticators, protect, respond, bodyNeeded };
+  return { preAuth, authenticators, protect, respond, bodyNeeded, csrfTokenHeader: header };
+}
+
+/**
+ * The cookies the gateway issues (web.sessionCookie, web.csrfCookie): its own credentials,
+ * never forwarded. They are scoped Path=/ on the gateway's host, so a browser sends them on
+ * every route, not only the session routes; null without a web block.
+ */
+export function gatewayCookieNames(web: WebConfig | undefined): ReadonlySet<string> | null {
+  return web ? new Set([web.sessionCookie, web.csrfCookie]) : null;
 }
 
 const isForm = (m: string) => m === 'application/x-www-form-urlencoded' || m === 'multipart/form-data';

@@ -21,6 +21,28 @@ export function allCookies(headers: IncomingHttpHeaders): [string, string][] {
   return out;
 }
 
+/**
+ * The Cookie header without the named cookies (every copy of each), for forwarding: the
+ * gateway's own session and CSRF cookies are its credentials, and an upstream that saw them
+ * could replay them at the gateway. Names are matched exactly as readCookie matches them, so
+ * whatever the gateway would accept as its cookie is removed. Other cookies keep their exact
+ * bytes and order; when something is removed they are joined by "; " (RFC 6265 5.4), and
+ * null means nothing is left (drop the header). Without a match the header is returned as is.
+ */
+export function withoutCookies(header: string, names: ReadonlySet<string>): string | null {
+  const pairs = header.split(';');
+  let removed = false;
+  const kept: string[] = [];
+  for (const raw of pairs) {
+    const pair = raw.trim();
+    const eq = pair.indexOf('=');
+    if (eq > 0 && names.has(pair.slice(0, eq).trim())) { removed = true; continue; }
+    if (pair !== '') kept.push(pair);
+  }
+  if (!removed) return header;
+  return kept.length > 0 ? kept.join('; ') : null;
+}
+
 export interface CookieAttributes {
   readonly maxAgeSeconds: number;
   readonly httpOnly: boolean;
