@@ -4,7 +4,9 @@ import type { CheckRecord, Evidence } from '../pipeline/types.ts';
 import { diagnoseVault } from '../vault/explain-vault.ts';
 import { diagnoseWeb } from './diagnose-web.ts';
 
+import { diagnoseCredentialMissing } from './credential-missing.ts';
 import { list, str } from './evidence.ts';
+import { nearestRoutes, shownRoutes } from './nearest-routes.ts';
 
 /** The troubleshooting guide, automated: from the evidence to what to change. */
 export function diagnose(t: TraceRecord, refusing: CheckRecord | null, config: PinpointConfig | null): string[] {
@@ -29,7 +31,7 @@ export function diagnose(t: TraceRecord, refusing: CheckRecord | null, config: P
       const nearest = str(e, 'nearest_route');
       const r = nearest && config?.routes.find((x) => x.id === nearest);
       if (r) out.push(`The nearest route is "${r.id}": ${r.methods.join(', ')} ${r.path}${r.headers ? ` with headers ${JSON.stringify(r.headers)}` : ''}.`);
-      else if (config) out.push(`Routes in this config: ${config.routes.map((x) => x.path).slice(0, 12).join(', ')}.`);
+      else if (config) out.push(...listNearestRoutes(t.path, config));
       break;
     }
     case 'method_not_allowed':
@@ -49,15 +51,9 @@ export function diagnose(t: TraceRecord, refusing: CheckRecord | null, config: P
       out.push('Fix: call from an allowed network, or add the caller\'s CIDR to the list above if it should be allowed.');
       break;
     }
-    case 'credential_missing': {
-      const auth = t.request.headers.authorization;
-      if (auth) out.push(`An Authorization header was sent with scheme "${auth.split(' ')[0]}", which no authenticator on this route reads (it expects Bearer).`);
-      const keyLike = Object.keys(t.request.headers).filter((h) => /api[-_]?key|apikey|token/i.test(h) && h !== (config?.gateway.apiKeyHeader ?? 'x-api-key'));
-      if (keyLike.length) out.push(`Header(s) ${keyLike.join(', ')} look like a credential, but this gateway reads API keys from "${config?.gateway.apiKeyHeader ?? 'x-api-key'}".`);
-      if (/[?&](api[-_]?key|key|token|access_token)=/i.test(t.query)) out.push('A credential-looking query parameter was sent; credentials are read from headers only (query strings end up in logs).');
-      out.push(`The route accepts: ${list(e, 'looked_for').join(', ')}.`);
+    case 'credential_missing':
+      out.push(...diagnoseCredentialMissing(t, e, config));
       break;
-    }
     case 'credential_unknown': {
       const hint = str(e, 'key_hint') ?? '';
       out.push(`The key presented (${hint}) matches no key in config v${t.configVersion}.`);
@@ -131,6 +127,15 @@ export function diagnose(t: TraceRecord, refusing: CheckRecord | null, config: P
       if (refusing?.detail) out.push(refusing.detail);
   }
   return out;
+}
+
+/** The closest routes first, and how many were left out: a 404 is usually a typo of one of them. */
+function listNearestRoutes(path: string, config: PinpointConfig): string[] {
+  const ranked = nearestRoutes(path, config.routes);
+  if (ranked.length === 0) return ['This config has no routes.'];
+  const shown = ranked.slice(0, shownRoutes).map((r) => `"${r.id}" ${r.methods.join(', ')} ${r.path}`);
+  const more = ranked.length - shown.length;
+  return [`Nearest routes to ${path}: ${shown.join('; ')}${more > 0 ? `; … and ${more} more (see the routes block of the config)` : ''}.`];
 }
 
 const failModeMeaning: Record<string, string> = {

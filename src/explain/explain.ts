@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { loadConfigText } from '../config/load.ts';
+import { loadConfigText, type LoadedConfig } from '../config/load.ts';
 import type { PinpointConfig } from '../config/schema.ts';
 import type { TraceRecord } from '../log/trace.ts';
 import type { CheckRecord, ConfigLocation } from '../pipeline/types.ts';
@@ -8,6 +8,7 @@ import { getConfigVersion, latestConfigVersion, type ConfigVersionRow } from '..
 import type { Store } from '../store/store.ts';
 import { diagnose } from './diagnose.ts';
 import { summarizeVault } from '../vault/explain-vault.ts';
+import { locateRule } from './location.ts';
 
 export interface Explanation {
   readonly trace: TraceRecord;
@@ -42,10 +43,15 @@ const lookup = (db: DatabaseSync | VersionLookup): VersionLookup => ('prepare' i
 
 /** The config a request was decided under, re-read from the version store. */
 export function configAtVersion(db: DatabaseSync | VersionLookup, version: number): PinpointConfig | null {
+  return loadedAtVersion(db, version)?.config ?? null;
+}
+
+/** The same, with its text positions: explain points at lines the checks did not record. */
+function loadedAtVersion(db: DatabaseSync | VersionLookup, version: number): LoadedConfig | null {
   const row = lookup(db).get(version);
   if (!row) return null;
   try {
-    return loadConfigText(row.text, row.file, { ...process.env }).config;
+    return loadConfigText(row.text, row.file, { ...process.env });
   } catch {
     return null;
   }
@@ -54,7 +60,8 @@ export function configAtVersion(db: DatabaseSync | VersionLookup, version: numbe
 export function explainTrace(db: DatabaseSync | VersionLookup, trace: TraceRecord): Explanation {
   const versions = lookup(db);
   const refusing = trace.deniedBy ? trace.checks.find((c) => c.outcome === 'deny') ?? null : null;
-  const config = configAtVersion(versions, trace.configVersion);
+  const loaded = loadedAtVersion(versions, trace.configVersion);
+  const config = loaded?.config ?? null;
   const latest = versions.latest();
   const decided = versions.get(trace.configVersion);
   const reason = trace.code ? { code: trace.code, ...reasons[trace.code] } : null;
@@ -63,7 +70,7 @@ export function explainTrace(db: DatabaseSync | VersionLookup, trace: TraceRecor
     findings.push(`The config has changed since: this request was decided under v${trace.configVersion}, the gateway now runs v${latest.version}. Use \`pinpoint simulate\` to see how the current config decides it.`);
   }
   return {
-    trace, summary: summarize(trace, refusing), refusing, ruleLocation: refusing?.rule ?? refusing?.source ?? null, reason, findings,
+    trace, summary: summarize(trace, refusing), refusing, ruleLocation: locateRule(trace, refusing, loaded), reason, findings,
     configVersion: { decidedBy: trace.configVersion, latest: latest?.version ?? null, loadedAt: decided?.loadedAt ?? null },
   };
 }

@@ -1,5 +1,6 @@
 import type { CheckRecord } from '../pipeline/types.ts';
 import type { Difference, Explanation } from './explain.ts';
+import { formatLocation } from './location.ts';
 import { renderAiSection } from './render-ai.ts';
 
 const mark: Record<CheckRecord['outcome'], string> = { continue: 'pass', skip: 'skip', deny: 'DENY', not_run: '-', bypassed: 'bypassed' };
@@ -28,7 +29,7 @@ export function renderExplanation(x: Explanation): string {
     ...renderAiSection(t),
   ];
   if (x.refusing) {
-    lines.push('', `refused by   ${x.refusing.id}${x.ruleLocation ? ` — rule at ${x.ruleLocation.file}:${x.ruleLocation.line} (${x.ruleLocation.path})` : ''}`);
+    lines.push('', `refused by   ${x.refusing.id}${x.ruleLocation ? ` — rule at ${formatLocation(x.ruleLocation)}` : ''}`);
     if (x.refusing.detail) lines.push(`told caller  ${x.refusing.detail}`);
   }
   if (x.findings.length) lines.push('', 'diagnosis:', ...x.findings.map((f) => `  - ${f}`));
