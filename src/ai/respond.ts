@@ -13,12 +13,10 @@ export interface AiProblem {
 /**
  * The usual problem+json, plus an OpenAI-style `error` member (an RFC 9457 extension) so
  * that OpenAI SDKs surface the reason code as `err.code` and the detail as the message.
+ * The chain's refusals on AI routes carry the same member (server/gateway.ts, refuse).
  */
 export function sendAiProblem(res: ServerResponse, p: AiProblem, requestId: string, verbosity: Verbosity, typeBase: string, extraHeaders: readonly (readonly [string, string])[]): number {
-  const { status, body } = renderProblem({ code: p.code, requestId, detail: p.detail, verbosity, typeBase, check: 'ai', evidence: p.evidence });
-  const doc = JSON.parse(body) as Record<string, unknown>;
-  doc.error = { message: doc.detail, type: p.code, code: p.code, param: null };
-  const text = JSON.stringify(doc);
+  const { status, body: text } = renderProblem({ code: p.code, requestId, detail: p.detail, verbosity, typeBase, check: 'ai', evidence: p.evidence, openAiError: true });
   const headers: Record<string, string> = { 'content-type': 'application/problem+json', 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-store', 'x-request-id': requestId };
   for (const [k, v] of extraHeaders) headers[k] = v;
   if (p.headers) Object.assign(headers, p.headers);

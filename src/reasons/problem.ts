@@ -13,6 +13,12 @@ export interface ProblemInput {
   /** debug only: the refusing check and its evidence. */
   readonly check?: string | undefined;
   readonly evidence?: Evidence | undefined;
+  /**
+   * Add an OpenAI-style `error` member (an RFC 9457 extension) on the AI gateway's routes:
+   * OpenAI SDKs read `error.message` as their message and `error.code` as `err.code`, and
+   * without it show the whole JSON document as the message.
+   */
+  readonly openAiError?: boolean | undefined;
 }
 
 /** The one place a refusal becomes an RFC 9457 body; the log and metrics use the same code. */
@@ -28,6 +34,7 @@ export function renderProblem(input: ProblemInput): { status: number; body: stri
     requestId: input.requestId,
   };
   if (reason.status === 401 || reason.status === 403 || reason.status === 429) body.hint = reason.hint;
+  if (input.openAiError) body.error = { message: detail, type: input.code, code: input.code, param: null };
   if (input.verbosity === 'debug') {
     if (input.check) body.check = input.check;
     if (input.evidence) body.evidence = input.evidence;

@@ -368,6 +368,9 @@ function refuse(base: Base, route: CompiledRoute | null, path: string, code: Rea
   const status = sendProblem(base.res, {
     code, requestId: base.requestId, detail, verbosity: gw.verbosity, typeBase: gw.problemTypeBase,
     check: deniedBy, evidence, headers, rateLimits: ctx?.rateLimits ?? [], closeConnection: mustClose(base.req),
+    // The checks before the AI handler refuse in the AI gateway's shape too, so an OpenAI SDK
+    // shows any refusal on these routes as a sentence with the reason as err.code.
+    openAiError: route?.ai !== undefined,
   });
   if (deniedBy === 'router') checks = [{ id: 'router', phase: 'pre-auth', outcome: 'deny', code, evidence, detail, source: { file: base.config.file, line: 0, path: 'routes' }, micros: 0 }];
   base.writer.write(buildTrace(base, route, path, ctx ?? null, status, code, 'gateway', deniedBy, checks, null));
