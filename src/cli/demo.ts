@@ -5,15 +5,16 @@ import { demoConfigYaml } from '../demo/demo-config.ts';
 import { startEchoServer } from '../demo/echo-upstream.ts';
 import { startAdminIfConfigured } from '../admin/start.ts';
 import { createLogger } from '../server/logger.ts';
-import { openNodeOrExplain, portOption, runUntilSignalled, startOrExplain, storeOption, workersOption } from './serve.ts';
+import { listenOrExplain, openNodeOrExplain, portOption, runUntilSignalled, startOrExplain, storeOption, workersOption } from './serve.ts';
 import { resetShared } from '../cluster/node-resources.ts';
 import { isWorkerProcess, runWorkers, workerNumber } from '../cluster/workers.ts';
 import { describeLocation } from '../store/store.ts';
 import { VaultSecretSource } from '../vault/secret-source.ts';
 import { VaultAttachment } from '../vault/vault-attachment.ts';
 
-export const demoUsage = `pinpoint demo [--port N] [--data-dir DIR] [--reset] [--admin-port N] [--store postgresql://HOST/DB] [--redis redis://HOST:PORT] [--workers N]
-  The 403 playground: the gateway on PORT (8080), its admin API on PORT+1, its echo upstream on PORT+2, the vault (HTTPS) on PORT+443.
+export const demoUsage = `pinpoint demo [--port N] [--data-dir DIR] [--reset] [--admin-port N] [--echo-port N] [--vault-port N] [--store postgresql://HOST/DB] [--redis redis://HOST:PORT] [--workers N]
+  The 403 playground: the gateway on PORT (8080), its admin API on PORT+1, its echo upstream on PORT+2, the vault (HTTPS) on PORT+443
+  (PORT from --port or the PORT variable; --admin-port, --echo-port, --vault-port move one listener).
   With --store/--redis several demo nodes (different --port) share one state; --reset resets it.`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
@@ -57,7 +58,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
   // Without --reset a node joins the config version the shared store already runs.
   const node = await openNodeOrExplain(shared, { join: true });
   if (!node) return 1;
-  const echo = await startEchoServer(echoPort);
+  const echo = await listenOrExplain('echo upstream', echoPort, 'move the demo with --port N (or only this listener with --echo-port N)', () => startEchoServer(echoPort));
+  if (echo === 'failed') { await node.close(); return 1; }
   process.env.PINPOINT_DEMO_ECHO_URL = echo.url;
   // vault:// provider keys are read from the demo vault as demo-readonly (secrets get, list on vault demo).
   const vaultSource = new VaultSecretSource('demo-readonly');
@@ -71,17 +73,18 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const vaultPort = portOption(values['vault-port']) ?? (port === 0 ? 0 : port + 443);
   // Loaded on demand: the vault brings the X.509 library, which other verbs should not pay for at startup.
   const { startDemoVault } = await import('../demo/demo-vault.ts');
-  const demoVault = await startDemoVault({ dataDir, port: vaultPort, callLog: gateway.writer, configVersion: () => gateway.current().version, logger, sharedAuthFailures: node.authFailures }).catch((err: NodeJS.ErrnoException) => {
-    process.stderr.write(`pinpoint: the vault could not start on port ${vaultPort}: ${err.message}${err.code === 'EADDRINUSE' ? ' (choose another with --vault-port)' : ''}\n`);
-    return null;
-  });
-  if (!demoVault) { echo.server.close(); await gateway.close(); await node.close(); return 1; }
+  const demoVault = await listenOrExplain('vault', vaultPort, 'move the demo with --port N (or only this listener with --vault-port N)',
+    () => startDemoVault({ dataDir, port: vaultPort, callLog: gateway.writer, configVersion: () => gateway.current().version, logger, sharedAuthFailures: node.authFailures }));
+  if (demoVault === 'failed') { echo.server.close(); await gateway.close(); await node.close(); return 1; }
   const vaultReader = { settings: demoVault.vault.current, store: demoVault.vault.store, audit: demoVault.vault.audit };
   vaultSource.attach(vaultReader);
   // The admin API's read-only vault pages (GET /v1/vaults) read the same settings, store and audit.
   const vaults = new VaultAttachment();
   vaults.attach(vaultReader);
-  const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), portOption(values['admin-port']) ?? (port === 0 ? 0 : port + 1), vaults, node.authFailures);
+  const adminPort = portOption(values['admin-port']) ?? (port === 0 ? 0 : port + 1);
+  const admin = await listenOrExplain('admin API', adminPort, 'move the demo with --port N (or only this listener with --admin-port N)',
+    () => startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), adminPort, vaults, node.authFailures));
+  if (admin === 'failed') { echo.server.close(); await demoVault.vault.close(); await gateway.close(); await node.close(); return 1; }
   const v = demoVault.vault.url;
   const g = gateway.url;
   if (workerNumber() <= 1) process.stdout.write([
@@ -94,7 +97,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     `  token service  ${v}/demo-tenant/oauth2/v2.0/token  (apps demo-app, demo-readonly, demo-nopolicy)`,
     `  demo CA        ${demoVault.caFile}  (trust it: NODE_EXTRA_CA_CERTS=${demoVault.caFile} or curl --cacert)`,
     `  config         ${configFile} (edit it: the gateway reloads it)`,
-    `  data           ${dataDir}`,
+    `  data           ${dataDir}${values.reset ? '  (--reset: recreated from the demo config)' : ''}`,
     ...(values.store ? [`  shared store   ${describeLocation(node.location)}`] : []),
     ...(values.redis ? [`  counters       Redis ${values.redis} (limits hold across every node)`] : []),
     ...(workers > 1 ? [`  workers        ${workers} processes on one listener`] : []),

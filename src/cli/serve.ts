@@ -48,7 +48,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
   node.attach(gateway);
   const vaults = new VaultAttachment();
   if (vault) vaults.attach(vault.reader);
-  const admin = await startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), undefined, vaults, node.authFailures);
+  const adminPort = gateway.current().raw.admin?.port ?? (gateway.port === 0 ? 0 : gateway.port + 1);
+  const admin = await listenOrExplain('admin API', adminPort, 'set admin.port in the config', () => startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), undefined, vaults, node.authFailures));
+  if (admin === 'failed') { await gateway.close(); await vault?.reader.close(); await node.close(); return 1; }
   runUntilSignalled(gateway, logger, resolve(values.config), async () => { await admin?.close(); await vault?.reader.close(); await node.close(); });
   return 0;
 }
@@ -100,6 +102,21 @@ export async function startOrExplain(logger: Logger, options: Omit<Parameters<ty
       return null;
     }
     throw err;
+  }
+}
+
+/**
+ * Starts a listener, or says in one line which port is taken and how to move it (a second
+ * demo on the same ports would otherwise die with a stack trace). Other errors still throw.
+ */
+export async function listenOrExplain<T>(what: string, port: number, hint: string, start: () => Promise<T>): Promise<T | 'failed'> {
+  try {
+    return await start();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES') throw err;
+    process.stderr.write(`pinpoint: the ${what} could not listen on port ${port}: ${code === 'EADDRINUSE' ? 'it is in use (another Pinpoint demo or server?)' : 'permission denied'}; ${hint}\n`);
+    return 'failed';
   }
 }
 

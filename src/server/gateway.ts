@@ -176,10 +176,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const maxHeaderBytes = gw.maxHeaderBytes;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => onClientError(live.config, writer, err, socket, maxHeaderBytes));
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? gw.port, options.host ?? gw.host, () => { server.off('error', reject); resolve(); });
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? gw.port, options.host ?? gw.host, () => { server.off('error', reject); resolve(); });
+    });
+  } catch (err) {
+    // A taken port must not leave the log thread, health-check timers and the state poll
+    // running: the caller reports it and the process has to be able to exit.
+    await writer.close();
+    await Promise.all([...live.config.upstreams.values()].map((u) => u.close()));
+    if (!options.counters) counters.close();
+    aiRuntime.close();
+    await tenancy.close();
+    db?.close();
+    throw err;
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   logger.info({ event: 'gateway_listening', port: address.port, configVersion: live.config.version, routes: live.config.routes.length }, `gateway listening on http://${host}:${address.port} (config v${live.config.version})`);

@@ -228,3 +228,29 @@ describe('troubleshooting with the CLI against the demo', () => {
     assert.deepEqual(r.blockingLayers, [{ check: 'ip-filter', code: 'ip_not_allowed' }, { check: 'api-key', code: 'credential_expired' }]);
   });
 });
+
+describe('a second demo on ports the first one holds', () => {
+  const second = (...ports: string[]) => runCli(['demo', ...ports, '--data-dir', join(dataDir, 'second')]);
+  const noStack = (stderr: string) => assert.doesNotMatch(stderr, /\n\s+at \S+ \(|node:internal/, 'a sentence, not a stack trace');
+
+  test('the same --port: it names the taken port and how to move, and exits 1', () => {
+    const r = second('--port', String(demo.port));
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`could not listen on port ${demo.port + 2}: it is in use .*--port N`));
+    noStack(r.stderr);
+  });
+
+  test('only the gateway port taken: it says so and exits 1 instead of hanging on its log thread', () => {
+    const r = second('--port', String(demo.port), '--echo-port', '0', '--admin-port', '0', '--vault-port', '0');
+    assert.equal(r.status, 1, `exit ${r.status} (null: killed by the 30 s timeout) ${r.stderr}`);
+    assert.match(r.stderr, /port already in use .*choose another with --port/);
+    noStack(r.stderr);
+  });
+
+  test('only the admin port taken: it names the admin API and --admin-port, and exits 1', () => {
+    const r = second('--port', '0', '--echo-port', '0', '--admin-port', String(demo.port + 1), '--vault-port', '0');
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`the admin API could not listen on port ${demo.port + 1}: it is in use .*--admin-port N`));
+    noStack(r.stderr);
+  });
+});
