@@ -72,8 +72,11 @@ export async function whoCanCommand(argv: string[]): Promise<number> {
       if (sub.outcome === 'tenant_mismatch') continue;
       const roles = [...snap.entities.key.values()].filter((k) => k.data.consumer === consumer.id).flatMap((k) => k.data.roles);
       const d = api.data.policies === 'enforce' ? decideAccess(c, api.id, route, method, { consumerId: consumer.id, tenantId: consumer.data.tenant, subject: consumer.id, roles, scopes: [], headers: {}, now: Date.now() }) : null;
-      const allowed = sub.outcome === 'ok' && (d === null || d.outcome === 'allow');
-      const why = sub.outcome !== 'ok' ? sub.outcome : d === null ? 'policies off' : d.outcome === 'allow' || d.outcome === 'deny' ? `${d.outcome} by ${d.policy.id}@v${d.policy.version}` : d.outcome;
+      // The gateway refuses a suspended consumer or tenant before any subscription or policy.
+      const suspended = consumer.data.status === 'suspended' ? `account_suspended (consumer suspended${consumer.data.suspendedReason ? `: ${consumer.data.suspendedReason}` : ''})`
+        : snap.entities.tenant.get(consumer.data.tenant)?.data.status === 'suspended' ? `account_suspended (tenant ${consumer.data.tenant} suspended)` : null;
+      const allowed = suspended === null && sub.outcome === 'ok' && (d === null || d.outcome === 'allow');
+      const why = suspended ?? (sub.outcome !== 'ok' ? sub.outcome : d === null ? 'policies off' : d.outcome === 'allow' || d.outcome === 'deny' ? `${d.outcome} by ${d.policy.id}@v${d.policy.version}` : d.outcome);
       process.stdout.write(`  ${allowed ? 'yes' : 'no '}  ${consumer.id.padEnd(28)} ${why}\n`);
     }
     return 0;

@@ -118,3 +118,10 @@ describe('attribute conditions on JWT claims', () => {
     assert.equal((await as('alice')).status, 200);
   });
 });
+
+test('who-can on the demo says no for the suspended consumer, naming account_suspended, and yes for the writer', () => {
+  const r = runCli(['who-can', '--api', 'orders', '--method', 'POST', '--data-dir', dataDir]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\n\s+no\s+acme-suspended\s+account_suspended \(consumer suspended/);
+  assert.match(r.stdout, /\n\s+yes\s+acme-writer\s/);
+});
