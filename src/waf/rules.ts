@@ -71,7 +71,8 @@ export const patternRules: readonly PatternRule[] = [
   // --- Cross-site scripting ------------------------------------------------------------
   {
     id: 'xss-001', attack: 'xss', paranoia: 1, description: 'a <script> tag',
-    needles: [['<script', '</script']],
+    // Not "<script": the pattern allows a space after the < or the / ("< script", "</ script").
+    needles: [['<'], ['script']],
     pattern: /<\/? ?script\b/,
   },
   {
