@@ -36,4 +36,16 @@ describe('the WAF decodings', () => {
   test('normalization lower-cases and collapses whitespace and control characters', () => {
     assert.equal(normalizeForRules('UNION\t\n  SELECT\u000bNULL'), 'union select null');
   });
+
+  test('whitespace collapses exactly as "every run of \\s and controls becomes one space", for every UTF-16 code unit', () => {
+    const plain = /[\s\u0000-\u0008\u000b\u000c\u000e-\u001f\u00a0]+/g;
+    const expected = (s: string) => s.toLowerCase().replace(plain, ' ');
+    for (let c = 0; c < 0x10000; c++) {
+      if (c === 0x26 || c === 0x2f) continue; // & and / start entities and comments, tested above
+      const ch = String.fromCharCode(c);
+      for (const s of [ch, `a${ch}b`, `a ${ch}b`, `a${ch} b`, `${ch}${ch}x${ch} ${ch}`, ` ${ch} `]) {
+        if (normalizeForRules(s) !== expected(s)) assert.fail(`U+${c.toString(16).padStart(4, '0')} in ${JSON.stringify(s)}: ${JSON.stringify(normalizeForRules(s))} != ${JSON.stringify(expected(s))}`);
+      }
+    }
+  });
 });
