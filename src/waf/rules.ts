@@ -44,7 +44,9 @@ export const patternRules: readonly PatternRule[] = [
   },
   {
     id: 'sqli-004', attack: 'sqli', paranoia: 1, description: 'a stacked query after a closed string or number (\'; DROP TABLE ...)',
-    needles: [[';']],
+    // Every match holds one of the statement keywords, each written out in its branch:
+    // prose and code with semicolons but none of these words skip the pattern.
+    needles: [[';'], ['drop ', 'delete from', 'insert into', 'update ', 'truncate ', 'alter ', 'create ', 'shutdown', 'exec', 'declare @', 'select ', 'waitfor delay']],
     pattern: /(?:['"`\d)] ?;|^ ?;) ?(?:drop (?:table|database|schema|user)\b|delete from\b|insert into\b|update [\w.`]{1,64} set\b|truncate (?:table )?\w|alter (?:table|user)\b|create (?:table|user|function)\b|shutdown\b|exec(?:ute)? [\w@(]|declare @|select [^;]{0,100}?\bfrom\b|waitfor delay\b)/,
   },
   {

@@ -100,7 +100,7 @@ async function assertSameFindings(r: RequestShape): Promise<void> {
 const fragments = [
   "'", '"', '`', ' or ', ' OR ', 'oR', ' and ', '&&', '||', ' xor ', '1=1', "'a'='a", ' = ', '<=>', ' like ', ' is ', 'true', ' not ',
   'union', 'UNION', ' all ', ' select ', 'SeLeCt', ' from users', ' null', '@@version', 'concat(', 'char(', ';', ' ; ', '--', '#', ')', '(',
-  'drop table ', 'delete from ', 'insert into ', 'update t set ', 'truncate ', 'alter user ', 'exec ', 'declare @', 'waitfor delay ',
+  'drop table ', 'delete from ', 'insert into ', 'update t set ', 'truncate ', 'truncate x', 'alter user ', 'alter table ', 'create table ', 'create function ', 'shutdown', 'exec ', 'execute ', 'exec(', 'declare @', 'waitfor delay ',
   'xp_cmdshell', 'sp_executesql', 'load_file(', "waitfor delay '", 'pg_sleep(', 'benchmark(10000', 'dbms_pipe.', 'utl_http.', 'sleep(', 'sleep (',
   'into outfile', 'dumpfile', 'information_schema', 'sqlite_master',
   '<script', '</script>', '< script', '<img src=x', '<a ', '<svg/', ' onerror=', ' onload =', 'javascript:', 'java\tscript:', 'javas\ncript:',
@@ -181,6 +181,18 @@ describe('needles are a superset condition of each pattern', () => {
 
   test('on generated strings of attack fragments', () => {
     fc.assert(fc.property(attackText, (raw) => { check(raw); }), { numRuns: 5000 });
+  });
+
+  test('on a match of every branch of sqli-004 (its keyword group lists one needle per branch)', () => {
+    const branches = ['drop table t', 'drop user u', 'delete from t', 'insert into t', 'update t.c set', 'truncate t', 'truncate table t', 'alter table t',
+      'alter user u', 'create table t', 'create user u', 'create function f', 'shutdown', 'exec sp', 'execute (x', 'exec @x', 'declare @v', 'select a from b', 'waitfor delay'];
+    for (const b of branches) {
+      for (const before of ["x';", '1 ;', ') ; ', ';', ' ;']) {
+        const raw = `${before}${b}`.toUpperCase();
+        assert.ok(patternRules.find((r) => r.id === 'sqli-004')!.pattern.test(normalizeForRules(raw)), raw);
+        check(raw);
+      }
+    }
   });
 
   test('on every fragment, alone and between words', () => {
