@@ -1,7 +1,7 @@
 import type { RequestContext } from '../pipeline/types.ts';
 import { decodeRepeatedly, normalizeForRules } from './decode.ts';
 import { visitParts } from './parts.ts';
-import { createPartPrefilter } from './prefilter.ts';
+import { patternRulesPrefilter } from './prefilter.ts';
 import { requestLevelFindings, valueFinding } from './protocol.ts';
 import { patternRules, protocolRules, type AttackClass, type PatternRule } from './rules.ts';
 
@@ -37,7 +37,8 @@ const fragmentOf = (part: string, text: string): string => (secretPart.test(part
 
 export function createWafEngine(options: WafEngineOptions): WafEngine {
   const rules: PatternRule[] = patternRules.filter((r) => r.paranoia <= options.paranoia && !options.disabledRules.has(r.id));
-  const prefilter = createPartPrefilter(rules.map((r) => r.needles));
+  const prefilter = patternRulesPrefilter();
+  const prefilterIndex = Int32Array.from(rules, (r) => patternRules.indexOf(r));
   // Needle-group bits of each part, reused across requests (inspect is synchronous).
   let bits = new Int32Array(256 * prefilter.words);
   const proto = new Set(Object.entries(protocolRules).filter(([id, r]) => r.paranoia <= options.paranoia && !options.disabledRules.has(id)).map(([id]) => id));
@@ -78,7 +79,7 @@ export function createWafEngine(options: WafEngineOptions): WafEngine {
       for (let r = 0; r < rules.length; r++) {
         const rule = rules[r]!;
         for (let i = 0; i < parts; i++) {
-          if (!prefilter.admits(r, bits, i)) continue;
+          if (!prefilter.admits(prefilterIndex[r]!, bits, i)) continue;
           const m = rule.pattern.exec(normalized[i]!);
           if (m && add({ rule: rule.id, attack: rule.attack, paranoia: rule.paranoia, part: names[i]!, fragment: fragmentOf(names[i]!, m[0]) })) return found;
         }

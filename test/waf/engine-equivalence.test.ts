@@ -5,7 +5,7 @@ import type { RequestContext } from '../../src/pipeline/types.ts';
 import { decodeRepeatedly, htmlEntityDecode, normalizeForRules, stripSqlComments } from '../../src/waf/decode.ts';
 import { createWafEngine, type WafEngineOptions, type WafMatch } from '../../src/waf/engine.ts';
 import { visitParts } from '../../src/waf/parts.ts';
-import { createPartPrefilter } from '../../src/waf/prefilter.ts';
+import { patternRulesPrefilter } from '../../src/waf/prefilter.ts';
 import { requestLevelFindings, valueFinding } from '../../src/waf/protocol.ts';
 import { patternRules, protocolRules } from '../../src/waf/rules.ts';
 import { parseBody } from '../../src/web/request-body.ts';
@@ -169,7 +169,7 @@ describe('the engine decides exactly as every rule on every part would', () => {
 describe('needles are a superset condition of each pattern', () => {
   // The engine's equivalence above rests on this: whenever a rule's pattern matches a
   // normalized value, the prefilter admits the rule for it.
-  const prefilter = createPartPrefilter(patternRules.map((r) => r.needles));
+  const prefilter = patternRulesPrefilter();
   const bits = new Int32Array(prefilter.words);
   const check = (raw: string) => {
     const text = normalizeForRules(decodeRepeatedly(raw));
