@@ -6,10 +6,12 @@
 // Backtracking budget: every pattern is a sequence of literals, character classes and
 // BOUNDED quantifiers ({0,200}), with no nested or adjacent overlapping quantifiers, so the
 // work per start position is bounded and a rule is linear in the input (test/waf/redos.test.ts
-// feeds 100 KB adversarial inputs to each rule). Needles are cheap pre-filters: a rule runs
-// only when every group has at least one needle present. Groups of punctuation are checked
-// with a per-part bit mask (engine.ts); word groups cost a substring scan each, so a rule
-// whose pattern starts with a rare character needs none.
+// feeds 100 KB adversarial inputs to each rule). Needles are the pre-filter: a rule runs on
+// a part only when every group has at least one needle in it. All needles are found in one
+// pass per part whatever their number (prefilter.ts), so a group costs nothing; what matters
+// is that each is a superset condition: every string the pattern matches must hold one
+// needle of every group, or the rule silently never runs on it
+// (test/waf/engine-equivalence.test.ts checks this on generated attacks).
 
 export type AttackClass = 'sqli' | 'xss' | 'lfi' | 'cmdi' | 'protocol';
 
