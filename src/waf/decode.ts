@@ -21,7 +21,12 @@ export function percentDecode(s: string, plusAsSpace = false): string {
   const bytes: number[] = [];
   let out = '';
   let from = 0;
-  const flush = () => { if (bytes.length) { out += utf8Lenient.decode(Uint8Array.from(bytes)); bytes.length = 0; } };
+  const flush = () => {
+    if (bytes.length === 0) return;
+    // ASCII bytes are their own characters; only the rest needs the UTF-8 decoder.
+    out += bytes.length <= 1024 && bytes.every((b) => b < 0x80) ? String.fromCharCode(...bytes) : utf8Lenient.decode(Uint8Array.from(bytes));
+    bytes.length = 0;
+  };
   const copyTo = (i: number) => { if (from < i) { flush(); out += s.slice(from, i); } };
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
