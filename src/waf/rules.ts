@@ -31,7 +31,8 @@ export const patternRules: readonly PatternRule[] = [
   // --- SQL injection -------------------------------------------------------------------
   {
     id: 'sqli-001', attack: 'sqli', paranoia: 1, description: 'a quote closing a string, then a boolean tautology (\' or 1=1, " or "a"="a)',
-    needles: [quote],
+    // Every match holds its operator: xor holds or.
+    needles: [quote, ['or', 'and', '||', '&&']],
     pattern: /['"`] ?\)? ?(?:or|and|xor|\|\||&&) ?\(? ?(?:['"`]?[\w.-]{0,40}['"`]? ?(?:=|<=>|!=|<>|<|>|\blike\b|\bis\b|\bin\b|\bregexp\b)|true\b|false\b|not\b|(?:sleep|benchmark|pg_sleep|exists|ascii|substring|substr|char|length|if)\s?\()/,
   },
   {

@@ -195,6 +195,19 @@ describe('needles are a superset condition of each pattern', () => {
     }
   });
 
+  test('on a match of every operator of sqli-001 (its second group lists them)', () => {
+    for (const q of ["'", '"', '`']) {
+      for (const op of ['or', 'and', 'xor', '||', '&&']) {
+        for (const tail of [' 1=1', ' true', ' not', ' sleep(1)', "'a'='a", ' x like']) {
+          for (const raw of [`x${q} ${op}${tail}`, `x${q}) ${op} (${tail}`, `x${q}${op}${tail}`.toUpperCase()]) {
+            assert.ok(patternRules.find((r) => r.id === 'sqli-001')!.pattern.test(normalizeForRules(raw)), raw);
+            check(raw);
+          }
+        }
+      }
+    }
+  });
+
   test('on every fragment, alone and between words', () => {
     for (const f of fragments) for (const g of fragments) check(`x${f}${g}y`);
   });
