@@ -73,7 +73,7 @@ export function createWafEngine(options: WafEngineOptions): WafEngine {
       if (stopped || normalized.length === 0) return found;
       const parts = normalized.length;
       if (bits.length < parts * prefilter.words) bits = new Int32Array(parts * prefilter.words * 2);
-      for (let i = 0; i < parts; i++) prefilter.scan(normalized[i]!, bits, i);
+      prefilter.scanAll(normalized, bits);
       // Rule by rule, part by part, as before the prefilter: the first finding (block mode)
       // is the same one, and so is the order of all of them (detect mode).
       for (let r = 0; r < rules.length; r++) {
