@@ -59,7 +59,7 @@ export function createWafEngine(options: WafEngineOptions): WafEngine {
       const req = requestLevelFindings(ctx, proto);
       if (req && add({ rule: req.rule, attack: 'protocol', paranoia: protocolRules[req.rule].paranoia, part: req.part, fragment: fragmentOf(req.part, req.fragment) })) return found;
       const names: string[] = [];
-      const normalized: string[] = [];
+      const decodedParts: string[] = [];
       let stopped = false;
       visitParts(ctx, options.skipHeaders, (name, value, source) => {
         if (value.length === 0) return false;
@@ -67,20 +67,24 @@ export function createWafEngine(options: WafEngineOptions): WafEngine {
         const p = valueFinding(name, decoded, source, proto);
         if (p && add({ rule: p.rule, attack: 'protocol', paranoia: protocolRules[p.rule].paranoia, part: p.part, fragment: fragmentOf(p.part, p.fragment) })) { stopped = true; return true; }
         names.push(name);
-        normalized.push(normalizeForRules(decoded));
+        decodedParts.push(decoded);
         return false;
       });
-      if (stopped || normalized.length === 0) return found;
-      const parts = normalized.length;
+      if (stopped || decodedParts.length === 0) return found;
+      const parts = decodedParts.length;
       if (bits.length < parts * prefilter.words) bits = new Int32Array(parts * prefilter.words * 2);
-      prefilter.scanAll(normalized, bits);
+      // A part is normalized only when a rule runs on it, or when its needles could not be
+      // read off the decoded value.
+      const normalized = new Array<string | undefined>(parts);
+      const unread = prefilter.scanDecodedAll(decodedParts, bits);
+      if (unread.length > 0) prefilter.scanAll(unread.map((i) => (normalized[i] = normalizeForRules(decodedParts[i]!))), bits, unread);
       // Rule by rule, part by part, as before the prefilter: the first finding (block mode)
       // is the same one, and so is the order of all of them (detect mode).
       for (let r = 0; r < rules.length; r++) {
         const rule = rules[r]!;
         for (let i = 0; i < parts; i++) {
           if (!prefilter.admits(prefilterIndex[r]!, bits, i)) continue;
-          const m = rule.pattern.exec(normalized[i]!);
+          const m = rule.pattern.exec(normalized[i] ??= normalizeForRules(decodedParts[i]!));
           if (m && add({ rule: rule.id, attack: rule.attack, paranoia: rule.paranoia, part: names[i]!, fragment: fragmentOf(names[i]!, m[0]) })) return found;
         }
       }

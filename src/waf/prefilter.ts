@@ -1,3 +1,5 @@
+import { lowerCaseFold, NOT_ONE_UNIT } from './lower-case-fold.ts';
+import { buildNeedleAutomaton } from './needle-automaton.ts';
 import { patternRules } from './rules.ts';
 
 // Which rules can possibly match a part, decided once per part: every needle of every
@@ -5,7 +7,9 @@ import { patternRules } from './rules.ts';
 // and a rule is a candidate for the part when each of its needle groups has a hit. This
 // is exactly the test `groups.every((g) => g.some((n) => value.includes(n)))`, at one
 // table step per character instead of a substring search per needle, rule and part —
-// what made a 64 KB body of a thousand strings cost milliseconds.
+// what made a 64 KB body of a thousand strings cost milliseconds. Most parts are not
+// candidates for any rule: scanDecodedAll reads the normalized form off the decoded value,
+// and the engine normalizes only the parts a rule runs on.
 //
 // Soundness rests on the rules: a rule's needles must be present in every string its
 // pattern matches (test/waf/engine-equivalence.test.ts checks that the engine finds
@@ -14,10 +18,18 @@ import { patternRules } from './rules.ts';
 export interface PartPrefilter {
   /** 32-bit words of needle-group bits per part. */
   readonly words: number;
-  /** Writes the bits of the needle groups present in `text` to out[at * words ...]. */
-  scan(text: string, out: Int32Array, at: number): void;
-  /** scan() of every text, texts[i]'s bits at out[i * words ...]. */
-  scanAll(texts: readonly string[], out: Int32Array): void;
+  /** Writes the bits of the needle groups present in `normalized` (normalizeForRules' output) to out[at * words ...]. */
+  scan(normalized: string, out: Int32Array, at: number): void;
+  /** scan() of every text, texts[j]'s bits at out[(at ? at[j] : j) * words ...]. */
+  scanAll(normalized: readonly string[], out: Int32Array, at?: readonly number[]): void;
+  /**
+   * The bits of normalizeForRules(decoded[i]) at out[i * words ...], read off the decoded
+   * values without building the normalized ones; returns the indexes of the values it could
+   * not read (their bits are not written): an HTML entity, an SQL comment, an İ or a Σ
+   * (normalizing changes more than case and whitespace there), or all of them when the
+   * needles need more than one word of bits.
+   */
+  scanDecodedAll(decoded: readonly string[], out: Int32Array): number[];
   /** Whether rule `rule` (its index in the list given) can match a part whose bits are at out[at * words ...]. */
   admits(rule: number, bits: Int32Array, at: number): boolean;
 }
@@ -37,6 +49,11 @@ export function patternRulesPrefilter(): PartPrefilter {
   return forPatternRules;
 }
 
+// Kinds of code units in scanDecodedAll besides the automaton's classes (which are below these).
+const NEEDS_NORMALIZING = 253;
+const AMPERSAND = 254;
+const SLASH = 255;
+
 export function createPartPrefilter(rules: readonly NeedleGroups[]): PartPrefilter {
   // One bit per distinct group (lfi-001 and lfi-002 share theirs, so do several others).
   const bitOfGroup = new Map<string, number>();
@@ -55,56 +72,81 @@ export function createPartPrefilter(rules: readonly NeedleGroups[]): PartPrefilt
   const required = new Int32Array(rules.length * words);
   ruleBits.forEach((bits, r) => { for (const b of bits) required[r * words + (b >> 5)]! |= 1 << (b & 31); });
 
-  const { classOf, wideClassOf, stride, next, output } = buildAutomaton(groupNeedles, words);
-  const wide = wideClassOf.size > 0;
-  // The class of every UTF-16 code unit, for scanAll.
+  const { classOf, wideClassOf, shift, next, output } = buildNeedleAutomaton(groupNeedles, words, NEEDS_NORMALIZING);
+  // Class of every UTF-16 code unit of a normalized value, and kind of every code unit of a
+  // decoded one: the class of its lower case (whitespace: a space's), or a kind above.
+  const fold = lowerCaseFold();
   const classOfUnit = new Uint8Array(0x10000);
-  classOfUnit.set(classOf);
-  for (const [c, k] of wideClassOf) classOfUnit[c] = k;
-  return {
+  const kindOfUnit = new Uint8Array(0x10000);
+  for (let c = 0; c < 0x10000; c++) {
+    classOfUnit[c] = c < 128 ? classOf[c]! : (wideClassOf.get(c) ?? 0);
+    const f = fold[c]!;
+    kindOfUnit[c] = f === NOT_ONE_UNIT ? NEEDS_NORMALIZING : f === 0x26 ? AMPERSAND : f === 0x2f ? SLASH : f < 128 ? classOf[f]! : (wideClassOf.get(f) ?? 0);
+  }
+  const ampersand = classOf[0x26]!;
+  const slash = classOf[0x2f]!;
+  // A surrogate's lower case depends on its pair: needles with one are read off normalized values only.
+  const readsDecoded = words === 1 && groupNeedles.every((g) => g.every((n) => !/[\ud800-\udfff]/.test(n)));
+
+  // The loops read UTF-16 code units from a typed array, not the strings: charCodeAt ran
+  // them two to four times slower in a process that had seen many kinds of string (V8 then
+  // calls it instead of inlining it). States are premultiplied by the row length (one add
+  // finds the next), and the | 0s keep V8 on 32-bit integers.
+  const prefilter: PartPrefilter = {
     words,
-    scanAll(texts, out) {
-      if (words !== 1) {
-        for (let i = 0; i < texts.length; i++) this.scan(texts[i]!, out, i);
-        return;
-      }
-      // All texts' UTF-16 code units in one typed array: the loop reads that instead of the
-      // strings (charCodeAt), which ran it two to four times slower in a process that had
-      // seen many kinds of string (V8 then calls charCodeAt instead of inlining it).
+    scan(normalized, out, at) {
+      prefilter.scanAll([normalized], out, [at]);
+    },
+    scanAll(texts, out, at) {
       const units = utf16Units(texts.join(''));
-      let at = 0;
-      for (let p = 0; p < texts.length; p++) {
-        const end = at + texts[p]!.length;
+      let u = 0;
+      for (let j = 0; j < texts.length; j++) {
+        const end = u + texts[j]!.length;
+        const base = (at ? at[j]! : j) * words;
         let state = 0;
-        let hits = 0;
-        for (; at < end; at++) {
-          state = next[(state + classOfUnit[units[at]!]!) | 0]! | 0;
-          hits |= output[state]!;
+        if (words === 1) {
+          let hits = 0;
+          for (; u < end; u++) {
+            state = next[(state + classOfUnit[units[u]!]!) | 0]! | 0;
+            hits |= output[state >> shift]!;
+          }
+          out[base] = hits;
+          continue;
         }
-        out[p] = hits;
+        for (let w = 0; w < words; w++) out[base + w] = 0;
+        for (; u < end; u++) {
+          state = next[(state + classOfUnit[units[u]!]!) | 0]! | 0;
+          const o = (state >> shift) * words;
+          for (let w = 0; w < words; w++) out[base + w]! |= output[o + w]!;
+        }
       }
     },
-    scan(text, out, at) {
-      // States are premultiplied by the stride: one add per character to find the next.
-      let state = 0;
-      if (words === 1) {
+    scanDecodedAll(decoded, out) {
+      if (!readsDecoded) return decoded.map((_, i) => i);
+      const unread: number[] = [];
+      const units = utf16Units(decoded.join(''));
+      let u = 0;
+      for (let j = 0; j < decoded.length; j++) {
+        const end = u + decoded[j]!.length;
+        let state = 0;
         let hits = 0;
-        for (let i = 0; i < text.length; i++) {
-          const c = text.charCodeAt(i);
-          state = next[state + (c < 128 ? classOf[c]! : wide ? (wideClassOf.get(c) ?? 0) : 0)]!;
-          hits |= output[state]!;
+        for (; u < end; u++) {
+          let k = kindOfUnit[units[u]!]! | 0;
+          if (k >= NEEDS_NORMALIZING) {
+            // An HTML entity starts with & then # or a letter (htmlEntityDecode's pattern,
+            // before lower-casing); an SQL comment with /* (after lower-casing).
+            const d = u + 1 < end ? units[u + 1]! : 0;
+            if (k === NEEDS_NORMALIZING
+              || (k === AMPERSAND && (d === 0x23 || ((d | 0x20) >= 0x61 && (d | 0x20) <= 0x7a)))
+              || (k === SLASH && fold[d] === 0x2a)) break;
+            k = k === AMPERSAND ? ampersand : slash;
+          }
+          state = next[(state + k) | 0]! | 0;
+          hits |= output[state >> shift]!;
         }
-        out[at] = hits;
-        return;
+        if (u < end) { unread.push(j); u = end; } else out[j] = hits;
       }
-      const base = at * words;
-      for (let w = 0; w < words; w++) out[base + w] = 0;
-      for (let i = 0; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        state = next[state + (c < 128 ? classOf[c]! : wide ? (wideClassOf.get(c) ?? 0) : 0)]!;
-        const o = (state / stride) * words;
-        for (let w = 0; w < words; w++) out[base + w]! |= output[o + w]!;
-      }
+      return unread;
     },
     admits(rule, bits, at) {
       const r = rule * words;
@@ -116,6 +158,7 @@ export function createPartPrefilter(rules: readonly NeedleGroups[]): PartPrefilt
       return true;
     },
   };
+  return prefilter;
 }
 
 function utf16Units(s: string): Uint16Array {
@@ -123,79 +166,4 @@ function utf16Units(s: string): Uint16Array {
   // Pooled buffers start at a multiple of 8; copy anyway if one ever does not.
   if (bytes.byteOffset % 2 === 0) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
   return new Uint16Array(Uint8Array.prototype.slice.call(bytes).buffer);
-}
-
-interface Automaton {
-  /** Character -> class for ASCII; other characters a needle uses are in wideClassOf; the rest are class 0. */
-  readonly classOf: Uint8Array;
-  readonly wideClassOf: ReadonlyMap<number, number>;
-  /** Classes rounded up to a power of two: a state's row starts at state * stride. */
-  readonly stride: number;
-  /** The complete transition table (failure links folded in), from and to premultiplied states. */
-  readonly next: Int32Array;
-  /**
-   * Group bits of every needle ending at a state, its failure chain's included: for one
-   * word, output[premultiplied state]; for more, output[state * words + word].
-   */
-  readonly output: Int32Array;
-}
-
-function buildAutomaton(groupNeedles: readonly (readonly string[])[], words: number): Automaton {
-  const classOf = new Uint8Array(128);
-  const wideClassOf = new Map<number, number>();
-  let classes = 1;
-  const classFor = (c: number): number => {
-    if (c < 128) return classOf[c] !== 0 ? classOf[c]! : (classOf[c] = classes++);
-    let k = wideClassOf.get(c);
-    if (k === undefined) { k = classes++; wideClassOf.set(c, k); }
-    return k;
-  };
-  for (const group of groupNeedles) for (const needle of group) for (let i = 0; i < needle.length; i++) classFor(needle.charCodeAt(i));
-  if (classes > 255) throw new Error('WAF needles use more than 254 distinct characters');
-  let stride = 1;
-  while (stride < classes) stride *= 2;
-
-  // The trie, with goto[state] mapping class -> state.
-  const goto: Map<number, number>[] = [new Map()];
-  const out: number[][] = [[]];
-  groupNeedles.forEach((group, bit) => {
-    for (const needle of group) {
-      let s = 0;
-      for (let i = 0; i < needle.length; i++) {
-        const k = classFor(needle.charCodeAt(i));
-        let t = goto[s]!.get(k);
-        if (t === undefined) { t = goto.length; goto.push(new Map()); out.push([]); goto[s]!.set(k, t); }
-        s = t;
-      }
-      out[s]!.push(bit);
-    }
-  });
-
-  // Breadth first, each state's transitions are its own or its failure state's, and its
-  // output includes its failure state's (a needle that is a suffix of another).
-  const n = goto.length;
-  const delta = new Int32Array(n * stride);
-  const bits = new Int32Array(n * words);
-  const fail = new Int32Array(n);
-  const queue: number[] = [];
-  for (const [k, t] of goto[0]!) { delta[k] = t; queue.push(t); }
-  for (let q = 0; q < queue.length; q++) {
-    const s = queue[q]!;
-    for (const b of out[s]!) bits[s * words + (b >> 5)]! |= 1 << (b & 31);
-    for (let w = 0; w < words; w++) bits[s * words + w]! |= bits[fail[s]! * words + w]!;
-    for (let k = 0; k < classes; k++) {
-      const t = goto[s]!.get(k);
-      if (t === undefined) { delta[s * stride + k] = delta[fail[s]! * stride + k]!; continue; }
-      fail[t] = delta[fail[s]! * stride + k]!;
-      delta[s * stride + k] = t;
-      queue.push(t);
-    }
-  }
-  const next = delta.map((t) => t * stride);
-  let output = bits;
-  if (words === 1) {
-    output = new Int32Array(n * stride);
-    for (let s = 0; s < n; s++) output[s * stride] = bits[s]!;
-  }
-  return { classOf, wideClassOf, stride, next, output };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { normalizeForRules } from '../../src/waf/decode.ts';
 import { createPartPrefilter, patternRulesPrefilter, type PartPrefilter } from '../../src/waf/prefilter.ts';
 import { patternRules } from '../../src/waf/rules.ts';
 
@@ -56,4 +57,50 @@ describe('the part prefilter', () => {
       assertAdmitsAsPlain(prefilter, rules, texts);
     }), { numRuns: 500 });
   });
+
+  // Reading the normalized form off the decoded value: the bits of each value read are
+  // those of normalizeForRules(value); the others are the ones normalizing changes more
+  // than case and whitespace in.
+  function assertReadsAsNormalized(decoded: readonly string[]): void {
+    const prefilter = patternRulesPrefilter();
+    const bits = new Int32Array(decoded.length);
+    const unread = new Set(prefilter.scanDecodedAll(decoded, bits));
+    decoded.forEach((value, i) => {
+      if (unread.has(i)) {
+        assert.match(value, /&[#a-zA-Z]|\/\*|[İΣ\uffff]/, `${JSON.stringify(value)} is read`);
+        return;
+      }
+      const text = normalizeForRules(value);
+      ruleNeedles.forEach((groups, r) => assert.equal(prefilter.admits(r, bits, i), plainAdmits(groups, text), `rule ${r} on ${JSON.stringify(value)} -> ${JSON.stringify(text)}`));
+    });
+  }
+
+  test('needles read off decoded values are those of their normalized form (generated values)', () => {
+    const tricky = ['A', 'OR ', 'Or\t', '  ', '\t\n ', '\u00a0', '\u2003', '\u0000', '\u001f', '&', '&&', '& ', '&#', '&lt;', '/', '//', '/*', '*/', 'İ', 'Σ', 'ΑΣ', '\u212a', 'ß', 'É', 'SCRIPT', 'JaVaS\tCrIpT:', 'UNION  SELECT'];
+    fc.assert(fc.property(fc.array(fc.array(fc.oneof(fc.constantFrom(...allNeedles, ...tricky), fc.string({ maxLength: 3 }), fc.string({ unit: 'binary', maxLength: 3 })), { maxLength: 10 }).map((xs) => xs.join('')), { maxLength: 6 }), (values) => {
+      assertReadsAsNormalized(values);
+    }), { numRuns: 2000 });
+  });
+
+  test('needles read off decoded values are those of their normalized form (every UTF-16 code unit, next to needles)', () => {
+    const values: string[] = [];
+    for (let c = 0; c < 0x10000; c++) {
+      const ch = String.fromCharCode(c);
+      // In a needle's place (m?fifo: the Kelvin sign is a k), and as a run of whitespace inside one (t  :).
+      values.push(`x${ch}y`, `or${ch}${ch}1`, `${ch}script`, `<${ch}`, `m${ch}fifo`, `t${ch}:`, `t${ch}${ch}:`, `t ${ch}:`, `delete${ch}${ch}${ch}from`);
+      if (values.length >= 5000) { assertReadsAsNormalized(values); values.length = 0; }
+    }
+    assertReadsAsNormalized(values);
+  });
+
+  test('no character outside the BMP lower-cases to one inside it (surrogates can stay in no needle)', () => {
+    for (let c = 0x10000; c <= 0x10ffff; c++) {
+      const lower = String.fromCodePoint(c).toLowerCase();
+      for (let i = 0; i < lower.length; i++) {
+        const u = lower.charCodeAt(i);
+        if (u < 0xd800 || u > 0xdfff) assert.fail(`U+${c.toString(16)} lower-cases to ${JSON.stringify(lower)}`);
+      }
+    }
+  });
 });
+
