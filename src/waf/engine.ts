@@ -1,6 +1,7 @@
 import type { RequestContext } from '../pipeline/types.ts';
 import { decodeRepeatedly, normalizeForRules } from './decode.ts';
 import { visitParts } from './parts.ts';
+import { patternRulesPrefilter } from './prefilter.ts';
 import { requestLevelFindings, valueFinding } from './protocol.ts';
 import { patternRules, protocolRules, type AttackClass, type PatternRule } from './rules.ts';
 
@@ -34,42 +35,12 @@ const MAX_FRAGMENT = 120;
 const secretPart = /pass(?:word|wd)?|secret|token|api[-_]?key|authorization|session|csrf|credential/i;
 const fragmentOf = (part: string, text: string): string => (secretPart.test(part) ? `[redacted ${text.length} chars]` : text.slice(0, MAX_FRAGMENT));
 
-// Punctuation a needle can require, one bit each: a part's set of these is computed in one
-// pass, and a rule is skipped for a part lacking every character its needles need. This
-// is what keeps a 64 KB body of a thousand strings cheap: an integer test per rule and
-// part instead of a dozen substring searches.
-const specials = '\'"`<>;|&$()=/\\.:#%{}[]*@!~+?,-';
-const bitOf = new Uint32Array(128);
-for (let i = 0; i < specials.length; i++) bitOf[specials.charCodeAt(i)] = 1 << i;
-
-function charMask(s: string): number {
-  let mask = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 128) mask |= bitOf[c]!;
-  }
-  return mask;
-}
-
-/** For each needle group made only of needles with punctuation: the bits one of which a part must have. */
-function groupMasks(rule: PatternRule): number[] {
-  const masks: number[] = [];
-  for (const group of rule.needles) {
-    let m = 0;
-    let constrained = true;
-    for (const needle of group) {
-      const first = [...needle].find((ch) => ch.charCodeAt(0) < 128 && bitOf[ch.charCodeAt(0)]! !== 0);
-      if (first === undefined) { constrained = false; break; }
-      m |= bitOf[first.charCodeAt(0)]!;
-    }
-    if (constrained) masks.push(m);
-  }
-  return masks;
-}
-
 export function createWafEngine(options: WafEngineOptions): WafEngine {
   const rules: PatternRule[] = patternRules.filter((r) => r.paranoia <= options.paranoia && !options.disabledRules.has(r.id));
-  const masks = rules.map(groupMasks);
+  const prefilter = patternRulesPrefilter();
+  const prefilterIndex = Int32Array.from(rules, (r) => patternRules.indexOf(r));
+  // Needle-group bits of each part, reused across requests (inspect is synchronous).
+  let bits = new Int32Array(256 * prefilter.words);
   const proto = new Set(Object.entries(protocolRules).filter(([id, r]) => r.paranoia <= options.paranoia && !options.disabledRules.has(id)).map(([id]) => id));
   const excepted = (rule: string, part: string): boolean => {
     const set = options.exceptions.get(rule);
@@ -88,8 +59,7 @@ export function createWafEngine(options: WafEngineOptions): WafEngine {
       const req = requestLevelFindings(ctx, proto);
       if (req && add({ rule: req.rule, attack: 'protocol', paranoia: protocolRules[req.rule].paranoia, part: req.part, fragment: fragmentOf(req.part, req.fragment) })) return found;
       const names: string[] = [];
-      const normalized: string[] = [];
-      const partMasks: number[] = [];
+      const decodedParts: string[] = [];
       let stopped = false;
       visitParts(ctx, options.skipHeaders, (name, value, source) => {
         if (value.length === 0) return false;
@@ -97,37 +67,28 @@ export function createWafEngine(options: WafEngineOptions): WafEngine {
         const p = valueFinding(name, decoded, source, proto);
         if (p && add({ rule: p.rule, attack: 'protocol', paranoia: protocolRules[p.rule].paranoia, part: p.part, fragment: fragmentOf(p.part, p.fragment) })) { stopped = true; return true; }
         names.push(name);
-        const n = normalizeForRules(decoded);
-        normalized.push(n);
-        partMasks.push(charMask(n));
+        decodedParts.push(decoded);
         return false;
       });
-      if (stopped || normalized.length === 0) return found;
+      if (stopped || decodedParts.length === 0) return found;
+      const parts = decodedParts.length;
+      if (bits.length < parts * prefilter.words) bits = new Int32Array(parts * prefilter.words * 2);
+      // A part is normalized only when a rule runs on it, or when its needles could not be
+      // read off the decoded value.
+      const normalized = new Array<string | undefined>(parts);
+      const unread = prefilter.scanDecodedAll(decodedParts, bits);
+      if (unread.length > 0) prefilter.scanAll(unread.map((i) => (normalized[i] = normalizeForRules(decodedParts[i]!))), bits, unread);
+      // Rule by rule, part by part, as before the prefilter: the first finding (block mode)
+      // is the same one, and so is the order of all of them (detect mode).
       for (let r = 0; r < rules.length; r++) {
         const rule = rules[r]!;
-        const required = masks[r]!;
-        for (let i = 0; i < normalized.length; i++) {
-          const n = normalized[i]!;
-          if (!hasChars(partMasks[i]!, required) || !hasNeedles(n, rule.needles)) continue;
-          const m = rule.pattern.exec(n);
+        for (let i = 0; i < parts; i++) {
+          if (!prefilter.admits(prefilterIndex[r]!, bits, i)) continue;
+          const m = rule.pattern.exec(normalized[i] ??= normalizeForRules(decodedParts[i]!));
           if (m && add({ rule: rule.id, attack: rule.attack, paranoia: rule.paranoia, part: names[i]!, fragment: fragmentOf(names[i]!, m[0]) })) return found;
         }
       }
       return found;
     },
   };
-}
-
-function hasChars(mask: number, required: readonly number[]): boolean {
-  for (const m of required) if ((mask & m) === 0) return false;
-  return true;
-}
-
-function hasNeedles(s: string, groups: readonly (readonly string[])[]): boolean {
-  for (const group of groups) {
-    let hit = false;
-    for (const needle of group) if (s.includes(needle)) { hit = true; break; }
-    if (!hit) return false;
-  }
-  return true;
 }

@@ -54,7 +54,16 @@ export function visitParts(ctx: RequestContext, skipHeaders: ReadonlySet<string>
   if (body.kind !== 'other' || body.parseError !== null) visit('body', unescapeJsonEscapes(body.raw.toString('utf8')), 'body');
 }
 
-const ident = /^[A-Za-z_$][\w$]*$/;
+/** A key JSONPath can write after a dot (/^[A-Za-z_$][\w$]*$/, as a loop: it runs for every key of a body). */
+function isPlainKey(key: string): boolean {
+  if (key.length === 0) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36;
+    if (!letter && (i === 0 || c < 48 || c > 57)) return false;
+  }
+  return true;
+}
 
 function visitJson(v: unknown, path: string, depth: number, budget: { left: number; truncated: boolean }, visit: PartVisitor): boolean {
   if (--budget.left <= 0) { budget.truncated = true; return false; }
@@ -66,7 +75,7 @@ function visitJson(v: unknown, path: string, depth: number, budget: { left: numb
     return false;
   }
   for (const key in v as Record<string, unknown>) {
-    const plain = ident.test(key);
+    const plain = isPlainKey(key);
     const child = plain ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
     // Keys are data too: a backend that builds queries from field names reads them.
     if (!plain && visit(`${child}#key`, key, 'body')) return true;

@@ -13,6 +13,7 @@ export interface ProtocolFinding {
 
 const MAX_HEADER_VALUE = 8192;
 const badPercent = /%(?![0-9a-fA-F]{2})|%[uU][0-9a-fA-F]{4}/;
+const mayBeInvalidUtf8 = /%(?![0-7][0-9a-fA-F])/;
 const headerInjection = /[\r\n]+(?:set-cookie|location|content-type|content-length|refresh|x-[\w-]{1,40}) ?:/i;
 
 export function requestLevelFindings(ctx: RequestContext, enabled: ReadonlySet<string>): ProtocolFinding | null {
@@ -37,8 +38,10 @@ export function requestLevelFindings(ctx: RequestContext, enabled: ReadonlySet<s
     if (raw === '') continue;
     const bad = enabled.has('proto-005') ? badPercent.exec(raw) : null;
     if (bad) return { rule: 'proto-005', part, fragment: raw.slice(bad.index, bad.index + 8) };
-    if (enabled.has('proto-006') && raw.includes('%')) {
-      try { decodeURIComponent(raw.replace(/\+/g, ' ')); } catch {
+    // decodeURIComponent can only fail on a % that is not an ASCII escape (%00-%7F): most
+    // bodies have none, and are not decoded whole just to be thrown away.
+    if (enabled.has('proto-006') && mayBeInvalidUtf8.test(raw)) {
+      try { decodeURIComponent(raw); } catch {
         const at = raw.search(/%[89a-fA-F][0-9a-fA-F]/);
         return { rule: 'proto-006', part, fragment: at === -1 ? raw.slice(0, 12) : raw.slice(at, at + 12) };
       }

@@ -6,10 +6,12 @@
 // Backtracking budget: every pattern is a sequence of literals, character classes and
 // BOUNDED quantifiers ({0,200}), with no nested or adjacent overlapping quantifiers, so the
 // work per start position is bounded and a rule is linear in the input (test/waf/redos.test.ts
-// feeds 100 KB adversarial inputs to each rule). Needles are cheap pre-filters: a rule runs
-// only when every group has at least one needle present. Groups of punctuation are checked
-// with a per-part bit mask (engine.ts); word groups cost a substring scan each, so a rule
-// whose pattern starts with a rare character needs none.
+// feeds 100 KB adversarial inputs to each rule). Needles are the pre-filter: a rule runs on
+// a part only when every group has at least one needle in it. All needles are found in one
+// pass per part whatever their number (prefilter.ts), so a group costs nothing; what matters
+// is that each is a superset condition: every string the pattern matches must hold one
+// needle of every group, or the rule silently never runs on it
+// (test/waf/engine-equivalence.test.ts checks this on generated attacks).
 
 export type AttackClass = 'sqli' | 'xss' | 'lfi' | 'cmdi' | 'protocol';
 
@@ -29,7 +31,8 @@ export const patternRules: readonly PatternRule[] = [
   // --- SQL injection -------------------------------------------------------------------
   {
     id: 'sqli-001', attack: 'sqli', paranoia: 1, description: 'a quote closing a string, then a boolean tautology (\' or 1=1, " or "a"="a)',
-    needles: [quote],
+    // Every match holds its operator: xor holds or.
+    needles: [quote, ['or', 'and', '||', '&&']],
     pattern: /['"`] ?\)? ?(?:or|and|xor|\|\||&&) ?\(? ?(?:['"`]?[\w.-]{0,40}['"`]? ?(?:=|<=>|!=|<>|<|>|\blike\b|\bis\b|\bin\b|\bregexp\b)|true\b|false\b|not\b|(?:sleep|benchmark|pg_sleep|exists|ascii|substring|substr|char|length|if)\s?\()/,
   },
   {
@@ -44,7 +47,9 @@ export const patternRules: readonly PatternRule[] = [
   },
   {
     id: 'sqli-004', attack: 'sqli', paranoia: 1, description: 'a stacked query after a closed string or number (\'; DROP TABLE ...)',
-    needles: [[';']],
+    // Every match holds one of the statement keywords, each written out in its branch:
+    // prose and code with semicolons but none of these words skip the pattern.
+    needles: [[';'], ['drop ', 'delete from', 'insert into', 'update ', 'truncate ', 'alter ', 'create ', 'shutdown', 'exec', 'declare @', 'select ', 'waitfor delay']],
     pattern: /(?:['"`\d)] ?;|^ ?;) ?(?:drop (?:table|database|schema|user)\b|delete from\b|insert into\b|update [\w.`]{1,64} set\b|truncate (?:table )?\w|alter (?:table|user)\b|create (?:table|user|function)\b|shutdown\b|exec(?:ute)? [\w@(]|declare @|select [^;]{0,100}?\bfrom\b|waitfor delay\b)/,
   },
   {
@@ -71,7 +76,8 @@ export const patternRules: readonly PatternRule[] = [
   // --- Cross-site scripting ------------------------------------------------------------
   {
     id: 'xss-001', attack: 'xss', paranoia: 1, description: 'a <script> tag',
-    needles: [['<script', '</script']],
+    // Not "<script": the pattern allows a space after the < or the / ("< script", "</ script").
+    needles: [['<'], ['script']],
     pattern: /<\/? ?script\b/,
   },
   {

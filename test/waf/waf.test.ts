@@ -41,6 +41,8 @@ describe('each attack class is blocked in a JSON body, with rule, part and fragm
     ['@@version probe', { q: '1 + @@version' }, 'sqli-006', 'body.$.q', /@@version/],
     ['INTO OUTFILE', { q: "1 UNION SELECT '<?php system($_GET[c]); ?>' INTO OUTFILE '/var/www/html/x.php'" }, 'sqli-007', 'body.$.q', /into outfile/],
     ['script tag', { comment: 'hi <script>fetch("//x")</script>' }, 'xss-001', 'body.$.comment', /<script/],
+    ['script tag with a space after the <', { comment: 'hi < SCRIPT>fetch(1)' }, 'xss-001', 'body.$.comment', /< script/],
+    ['closing script tag with a space after the /', { comment: 'hi </ script>' }, 'xss-001', 'body.$.comment', /<\/ script/],
     ['event handler', { bio: '<svg/onload=alert(1)>' }, 'xss-002', 'body.$.bio', /<svg\/onload=/],
     ['javascript URL', { website: 'javascript:alert(1)' }, 'xss-003', 'body.$.website', /javascript:/],
     ['javascript URL split by a tab', { website: 'javas\tcript:alert(1)' }, 'xss-003', 'body.$.website', /javas cript:/],
