@@ -33,7 +33,9 @@ export const patternRules: readonly PatternRule[] = [
     id: 'sqli-001', attack: 'sqli', paranoia: 1, description: 'a quote closing a string, then a boolean tautology (\' or 1=1, " or "a"="a)',
     // Every match holds its operator: xor holds or.
     needles: [quote, ['or', 'and', '||', '&&']],
-    pattern: /['"`] ?\)? ?(?:or|and|xor|\|\||&&) ?\(? ?(?:['"`]?[\w.-]{0,40}['"`]? ?(?:=|<=>|!=|<>|<|>|\blike\b|\bis\b|\bin\b|\bregexp\b)|true\b|false\b|not\b|(?:sleep|benchmark|pg_sleep|exists|ascii|substring|substr|char|length|if)\s?\()/,
+    // `==`, `===` and `!==` are code, not SQL; `if (` with a space is English, while MySQL's
+    // IF() takes no space before its parenthesis (without IGNORE_SPACE).
+    pattern: /['"`] ?\)? ?(?:or|and|xor|\|\||&&) ?\(? ?(?:['"`]?[\w.-]{0,40}['"`]? ?(?:=(?!=)|<=>|!=(?!=)|<>|<|>|\blike\b|\bis\b|\bin\b|\bregexp\b)|true\b|false\b|not\b|(?:(?:sleep|benchmark|pg_sleep|exists|ascii|substring|substr|char|length)\s?|if)\()/,
   },
   {
     id: 'sqli-002', attack: 'sqli', paranoia: 1, description: 'an unquoted tautology after OR/AND (1 or 1=1, and \'a\'=\'a\')',

@@ -36,6 +36,8 @@ describe('each attack class is blocked in a JSON body, with rule, part and fragm
     ['stacked query', { name: "x'; DROP TABLE users; --" }, 'sqli-004', 'body.$.name', /'; drop table/],
     ['comment-terminated login', { user: "admin'--" }, 'sqli-005', 'body.$.user', /n'--/],
     ['time-based blind', { q: "1' AND SLEEP(5)" }, 'sqli-001', 'body.$.q', /' and sleep\(/],
+    ['boolean blind through IF()', { q: "1' AND IF(1=1,1,0)" }, 'sqli-001', 'body.$.q', /' and if\(/],
+    ['tautology with a single =', { user: 'x" || "a"="a' }, 'sqli-001', 'body.$.user', /" \|\| "a"=/],
     ['xp_cmdshell', { q: "1; EXEC xp_cmdshell 'dir'" }, 'sqli-004', 'body.$.q', /; exec x/],
     ['database sleep function', { q: '1 AND pg_sleep(5)' }, 'sqli-006', 'body.$.q', /pg_sleep\(/],
     ['@@version probe', { q: '1 + @@version' }, 'sqli-006', 'body.$.q', /@@version/],
