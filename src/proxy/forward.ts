@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Evidence } from '../pipeline/types.ts';
-import { withoutCookies } from '../web/cookies.ts';
+import { setCookieName, withoutCookies } from '../web/cookies.ts';
 import type { Target, Upstream } from './upstream.ts';
 
 export type ForwardFailureCode = 'no_healthy_upstream' | 'upstream_unavailable' | 'upstream_timeout' | 'payload_too_large';
@@ -33,6 +33,15 @@ export interface ForwardPlan {
   readonly captureErrorBytes: number;
   /** The body, already read for the checks (WAF, schema): forwarded as these exact bytes. */
   readonly bufferedBody?: Buffer | undefined;
+  /** Cookies the upstream may not set (the gateway's session and CSRF cookies); null: any. */
+  readonly dropSetCookies?: ReadonlySet<string> | null;
+}
+
+function dropSetCookies(out: Record<string, string | string[]>, names: ReadonlySet<string>): void {
+  const lines = out['set-cookie']!;
+  const kept = (Array.isArray(lines) ? lines : [lines]).filter((line) => !names.has(setCookieName(line)));
+  if (kept.length) out['set-cookie'] = kept;
+  else delete out['set-cookie'];
 }
 
 // RFC 9110 7.6.1: connection-specific fields are not forwarded.
@@ -152,6 +161,9 @@ export function forward(plan: ForwardPlan, res: ServerResponse, done: (outcome: 
           const v = headers[name];
           if (v !== undefined) out[name] = v;
         }
+        // An upstream setting the gateway's own session cookie could fix a victim's session
+        // (or log them out); only the gateway issues those.
+        if (plan.dropSetCookies && out['set-cookie'] !== undefined) dropSetCookies(out, plan.dropSetCookies);
         for (const [k, v] of plan.responseHeaders) out[k] = v;
         res.writeHead(statusCode, out);
         if (statusCode >= 400 && plan.captureErrorBytes > 0) sample = [];

@@ -419,6 +419,7 @@ function afterChain(base: Base, route: CompiledRoute, ctx: RequestContext, outco
   forward({
     upstream: route.upstream, method: ctx.method, path, headers, request: req, hasBody: hasBody(req),
     maxBodyBytes: route.maxBodyBytes, responseHeaders, captureErrorBytes: config.raw.log.captureUpstreamErrorBytes, bufferedBody: ctx.body?.raw,
+    dropSetCookies: route.dropCookies,
   }, res, (o: ForwardOutcome) => afterForward(base, route, ctx, outcome.records, o));
 }
 

@@ -53,3 +53,15 @@ export interface CookieAttributes {
 export function serializeCookie(name: string, value: string, a: CookieAttributes): string {
   return `${name}=${value}; Path=/; Max-Age=${a.maxAgeSeconds}; SameSite=${a.sameSite}${a.httpOnly ? '; HttpOnly' : ''}${a.secure ? '; Secure' : ''}`;
 }
+
+/**
+ * The cookie name a Set-Cookie line sets, as a browser parses it (RFC 6265 5.2: the text
+ * before the first ";" is the name-value pair, the name before its "=", trimmed); "" when
+ * the pair has no "=".
+ */
+export function setCookieName(line: string): string {
+  const end = line.indexOf(';');
+  const pair = end === -1 ? line : line.slice(0, end);
+  const eq = pair.indexOf('=');
+  return eq === -1 ? '' : pair.slice(0, eq).trim();
+}

@@ -74,3 +74,36 @@ describe('what the upstream receives behind a route authenticated otherwise', ()
     assert.equal(lastSeen().headers['x-api-key'], undefined);
   });
 });
+
+describe('what the browser receives from the upstream', () => {
+  let setter: TestUpstream;
+  let gw: TestGateway;
+  before(async () => {
+    setter = await startUpstream((_req, res) => {
+      res.setHeader('set-cookie', ['pp_session=planted-by-upstream; Path=/; HttpOnly', 'theme=light; Path=/', ' pp_csrf =x', 'pp_session_hint=1']);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+    });
+    gw = await startTestGateway(webConfig(setter.url, {}, [
+      { id: 'profile-forwarding', path: '/web/profile-forwarding', methods: ['GET', 'POST'], upstream: 'up', session: { mode: 'required' }, forwardCredential: true },
+    ]));
+  });
+  after(async () => {
+    await gw.close();
+    await setter.close();
+  });
+
+  test('an upstream cannot set the gateway\'s session or CSRF cookie; its own cookies pass', async () => {
+    const bob = await login(gw.url, 'bob');
+    const a = await call(`${gw.url}/web/profile`, { headers: { cookie: bob.cookieHeader } });
+    assert.equal(a.status, 200, a.text);
+    assert.deepEqual(a.headers.getSetCookie(), ['theme=light; Path=/', 'pp_session_hint=1']);
+  });
+
+  test('a forwardCredential route trusts its upstream with them, both ways', async () => {
+    const bob = await login(gw.url, 'bob');
+    const a = await call(`${gw.url}/web/profile-forwarding`, { headers: { cookie: bob.cookieHeader } });
+    assert.equal(a.status, 200, a.text);
+    assert.equal(a.headers.getSetCookie().length, 4);
+  });
+});
