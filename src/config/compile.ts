@@ -191,7 +191,8 @@ export function compileConfig(loaded: LoadedConfig, version: number, deps: Compi
       upstream, upstreamPath: route.upstreamPath ?? null, maxBodyBytes, dropHeaders, dropCookies, source: locate(at()),
       respond: web.respond, bodyNeeded: web.bodyNeeded,
       ...(aiRoute ? { ai: aiRoute } : {}),
-      chain: { checks, challenges: authenticators.map((a) => a.challenge), hasAuthn: authenticators.length > 0 },
+      // An AI route's bearer key and JWT both answer `Bearer realm=...`: one challenge each.
+      chain: { checks, challenges: [...new Set(authenticators.map((a) => a.challenge))], hasAuthn: authenticators.length > 0 },
     };
   });
 

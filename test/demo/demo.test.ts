@@ -186,6 +186,15 @@ describe('the other demo rows', () => {
   });
 });
 
+describe('the demo AI route without a credential', () => {
+  test('answers 401 credential_missing with one challenge per scheme, though a bearer key and a JWT both read Bearer', async () => {
+    const a = await call(`${gw}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'demo-echo', messages: [{ role: 'user', content: 'hi' }] }) });
+    assertProblem(a, 401, 'credential_missing');
+    const challenge = a.headers.get('www-authenticate') ?? '';
+    assert.equal(challenge.match(/\bBearer realm=/g)?.length, 1, challenge);
+  });
+});
+
 describe('troubleshooting with the CLI against the demo', () => {
   test('explain --compare lists the credential and scopes as what differs from a success', async () => {
     const bad = await postOrder({ 'x-api-key': 'pk_demo_reader' });
