@@ -1,9 +1,17 @@
 import type { IncomingMessage } from 'node:http';
-import type { AuthGate } from '../limits/auth-failure-throttle.ts';
+import type { AuthGate, AuthThrottled } from '../limits/auth-failure-throttle.ts';
 import { canonicalIp } from '../net/cidr-set.ts';
 import type { Logger } from '../server/logger.ts';
 import { authenticateAdmin, type AdminPrincipal } from './auth.ts';
 import { AdminError } from './http.ts';
+
+function throttledError(refused: AuthThrottled): AdminError {
+  return new AdminError('admin_auth_throttled',
+    refused.scope === 'client'
+      ? `Too many failed admin authentications from this address; retry after ${refused.retryAfterSeconds} s.`
+      : `Too many failed admin authentications overall; clients without a recent successful sign-in may retry after ${refused.retryAfterSeconds} s.`,
+    [], { 'retry-after': String(refused.retryAfterSeconds) });
+}
 
 /**
  * Admin authentication behind the brute-force throttle. The client is the socket peer, never
@@ -17,29 +25,26 @@ export function guardedAuthenticator(tokens: ReadonlyMap<string, AdminPrincipal>
     if (req.headers.authorization === undefined) return authenticateAdmin(req, tokens);
     const pending = throttle.attempt(ip);
     const attempt = pending instanceof Promise ? await pending : pending;
-    if (attempt.refused) {
-      const refused = attempt.refused;
-      throw new AdminError('admin_auth_throttled',
-        refused.scope === 'client'
-          ? `Too many failed admin authentications from this address; retry after ${refused.retryAfterSeconds} s.`
-          : `Too many failed admin authentications overall; clients without a recent successful sign-in may retry after ${refused.retryAfterSeconds} s.`,
-        [], { 'retry-after': String(refused.retryAfterSeconds) });
-    }
+    if (attempt.refused) throw throttledError(attempt.refused);
     let principal: AdminPrincipal;
     try {
       principal = authenticateAdmin(req, tokens);
     } catch (err) {
       // Awaited before answering: the lock must be in place before this client's next try, and
       // slowing a wrong answer costs a guesser, not an admin.
-      const lock = await attempt.failed();
+      const verdict = await attempt.failed();
       logger.info({ event: 'admin_auth_failed', requestId, client: ip }, `admin authentication failed from ${ip}`);
+      const lock = verdict.lock;
       if (lock) {
         logger.warn({ event: 'admin_auth_locked', requestId, client: lock.client, scope: lock.scope, limit: lock.limit, windowSeconds: lock.windowSeconds, retryAfterSeconds: lock.retryAfterSeconds },
           lock.scope === 'client' ? `admin authentication locked for ${lock.client}: ${lock.limit} failures within ${lock.windowSeconds} s` : `admin authentication locked globally for unproven clients: ${lock.limit} failures within ${lock.windowSeconds} s`);
       }
+      // Past the budget a wrong token is answered like a right one: as throttled.
+      if (verdict.refused) throw throttledError(verdict.refused);
       throw err;
     }
-    attempt.succeeded();
+    const late = await attempt.succeeded();
+    if (late) throw throttledError(late);
     return principal;
   };
 }

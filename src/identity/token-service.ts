@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SignJWT } from 'jose';
-import type { AuthAttempt, AuthGate } from '../limits/auth-failure-throttle.ts';
+import type { AuthAttempt, AuthGate, AuthThrottled } from '../limits/auth-failure-throttle.ts';
 import { canonicalIp } from '../net/cidr-set.ts';
 import type { Logger } from '../server/logger.ts';
 import type { AppDirectory, AppRegistration } from './apps.ts';
@@ -90,24 +90,32 @@ export function createTokenService(options: TokenServiceOptions): (req: Incoming
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       });
       const clientIp = canonicalIp(req.socket.remoteAddress ?? '0.0.0.0');
+      // Entra ID answers a throttled client-credentials request with 429 and Retry-After; MSAL
+      // (and so @azure/identity) honours it. A lock cannot be probed with guesses: the right
+      // secret gets the same answer until it ends.
+      const throttled = (refused: AuthThrottled) => {
+        sendOAuthError(res, oauthError(429, 'temporarily_unavailable', 50053, `Too many failed client authentications from this address. Retry after ${refused.retryAfterSeconds} seconds.`), now(), { 'retry-after': String(refused.retryAfterSeconds) });
+        report(429, 'temporarily_unavailable', null);
+      };
       const decide = (attempt: AuthAttempt | null) => {
-        if (attempt?.refused) {
-          // Entra ID answers a throttled client-credentials request with 429 and Retry-After; MSAL
-          // (and so @azure/identity) honours it. Refused before the secret is looked at, so a lock
-          // cannot be probed with guesses: the right secret gets the same answer until it ends.
-          sendOAuthError(res, oauthError(429, 'temporarily_unavailable', 50053, `Too many failed client authentications from this address. Retry after ${attempt.refused.retryAfterSeconds} seconds.`), now(), { 'retry-after': String(attempt.refused.retryAfterSeconds) });
-          report(429, 'temporarily_unavailable', null);
-          return;
-        }
+        if (attempt?.refused) { throttled(attempt.refused); return; }
         void issueToken(options, tenant, host, `${base}/oauth2/${endpoint.includes('v2.0') ? 'v2.0/' : ''}token`, form, now()).then(
           async (out) => {
+            // The verdict is counted before the answer goes out; past the budget a right and a
+            // wrong secret get the same 429 (a late attempt of a parallel burst learns nothing).
             if ('error' in out) {
-              sendOAuthError(res, out, now()); report(out.status, out.error, null);
-              // Only a wrong secret or assertion is a guess; a malformed request gives its unit back.
-              if (out.error !== 'invalid_client') { attempt?.released(); return; }
-              const lock = await attempt?.failed(now());
+              // Only a wrong secret or assertion is a guess; a malformed request records nothing.
+              if (out.error !== 'invalid_client') { attempt?.released(); sendOAuthError(res, out, now()); report(out.status, out.error, null); return; }
+              const verdict = await attempt?.failed(now());
+              const lock = verdict?.lock;
               if (lock) options.logger?.warn({ event: 'token_client_auth_locked', client: lock.client, scope: lock.scope, limit: lock.limit, windowSeconds: lock.windowSeconds, tenant }, `token service: client authentication locked for ${lock.scope === 'client' ? lock.client : 'unproven clients'} after ${lock.limit} failures within ${lock.windowSeconds} s`);
-            } else { sendJson(res, 200, out.answer); report(200, null, out.app); attempt?.succeeded(now()); }
+              if (verdict?.refused) { throttled(verdict.refused); return; }
+              sendOAuthError(res, out, now()); report(out.status, out.error, null);
+            } else {
+              const late = await attempt?.succeeded(now());
+              if (late) { throttled(late); return; }
+              sendJson(res, 200, out.answer); report(200, null, out.app);
+            }
           },
           () => { sendOAuthError(res, oauthError(400, 'invalid_request', 90000, 'The token request could not be processed.'), now()); report(400, 'invalid_request', null); attempt?.released(); },
         );

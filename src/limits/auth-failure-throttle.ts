@@ -57,16 +57,27 @@ export function publishAuthThrottleEvent(surface: AuthSurface, kind: AuthThrottl
 }
 
 /**
+ * What a verdict comes to. `refused`: the client was barred by the time the verdict counted (a
+ * late attempt of a parallel burst, or a lock from another node): answer as throttled whatever
+ * the credential was, so the late answers of a burst look alike. `lock`: the lock a failure began.
+ */
+export interface AuthVerdict {
+  readonly refused: AuthThrottled | null;
+  readonly lock: AuthThrottled | null;
+}
+
+/**
  * One authentication attempt, asked for before the credential is checked. Refused, or admitted
- * with the two ways to report the verdict; exactly one of them is called.
+ * with the ways to report the verdict; exactly one of them is called, and the answer waits for it.
  */
 export type AuthAttempt =
   | { readonly refused: AuthThrottled }
   | {
     readonly refused: null;
-    /** Returns the lock this failure began, if any (for the log line). */
-    failed(now?: number): AuthThrottled | null | Promise<AuthThrottled | null>;
-    succeeded(now?: number): void;
+    /** A wrong credential: counted. */
+    failed(now?: number): AuthVerdict | Promise<AuthVerdict>;
+    /** A right credential: a refusal when the client was barred by then (answer as throttled), else null. */
+    succeeded(now?: number): AuthThrottled | null | Promise<AuthThrottled | null>;
     /** Neither: the request failed before the credential was judged (malformed, unknown grant); nothing is recorded. */
     released(): void;
   };
@@ -121,7 +132,21 @@ export class AuthFailureThrottle implements AuthGate {
   attempt(ip: string, now: number = Date.now()): AuthAttempt {
     const refused = this.refusal(ip, now);
     if (refused) return { refused };
-    return { refused: null, failed: (at = Date.now()) => this.failed(ip, at), succeeded: (at = Date.now()) => this.succeeded(ip, at), released: () => undefined };
+    // The verdict is judged again when it comes: between the two, other attempts of the same
+    // client (a parallel burst while a credential check awaits) may have used up the budget.
+    return {
+      refused: null,
+      failed: (at = Date.now()) => {
+        const late = this.refusal(ip, at);
+        return { refused: late, lock: this.failed(ip, at) };
+      },
+      succeeded: (at = Date.now()) => {
+        const late = this.refusal(ip, at);
+        if (!late) this.succeeded(ip, at);
+        return late;
+      },
+      released: () => undefined,
+    };
   }
 
   /** A refusal when this client may not authenticate now (asked before the credential is checked). */

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AuthSurface, AuthThrottleSettings } from './auth-failure-throttle.ts';
-import type { FailureAttempt, FailureCounter, FailureLock } from './failure-counter.ts';
-import { failureAttemptLua, failureFailedLua, failureReleaseLua } from './redis/failure-scripts.ts';
+import type { FailureBar, FailureCounter, FailureVerdict } from './failure-counter.ts';
+import { failureCheckLua, failureFailedLua, failureSucceededLua } from './redis/failure-scripts.ts';
 
 export interface RedisFailureCounterOptions {
   /**
@@ -15,12 +15,12 @@ export interface RedisFailureCounterOptions {
 }
 
 interface FailureCommands {
-  pinpointAuthAttempt(...keysAndArgs: string[]): Promise<[admitted: number, scope: number, retryAfterMs: number]>;
-  pinpointAuthFailed(...keysAndArgs: string[]): Promise<[scope: number, retryAfterMs: number]>;
-  pinpointAuthRelease(...keysAndArgs: string[]): Promise<number>;
+  pinpointAuthCheck(...keysAndArgs: string[]): Promise<[scope: number, retryAfterMs: number]>;
+  pinpointAuthFailed(...keysAndArgs: string[]): Promise<[barScope: number, barMs: number, lockScope: number, lockMs: number]>;
+  pinpointAuthSucceeded(...keysAndArgs: string[]): Promise<[scope: number, retryAfterMs: number]>;
 }
 
-const scopeOf = (n: number) => (n === 2 ? 'global' as const : 'client' as const);
+const bar = (scope: number, retryAfterMs: number): FailureBar | null => (scope === 0 ? null : { scope: scope === 2 ? 'global' : 'client', retryAfterMs });
 
 /** Failure counts shared by every node through Redis, one atomic script per step. */
 export class RedisFailureCounter implements FailureCounter {
@@ -31,29 +31,26 @@ export class RedisFailureCounter implements FailureCounter {
     this.redis = options.redis as Redis & FailureCommands;
     this.prefix = `${options.prefix ?? 'pinpoint:'}auth:`;
     // defineCommand is idempotent per name, so a second counter on the same client is harmless.
-    this.redis.defineCommand('pinpointAuthAttempt', { numberOfKeys: 5, lua: failureAttemptLua });
+    this.redis.defineCommand('pinpointAuthCheck', { numberOfKeys: 5, lua: failureCheckLua });
     this.redis.defineCommand('pinpointAuthFailed', { numberOfKeys: 5, lua: failureFailedLua });
-    this.redis.defineCommand('pinpointAuthRelease', { numberOfKeys: 5, lua: failureReleaseLua });
+    this.redis.defineCommand('pinpointAuthSucceeded', { numberOfKeys: 5, lua: failureSucceededLua });
   }
 
   get isAvailable(): boolean { return this.redis.status === 'ready'; }
 
-  async attempt(surface: AuthSurface, client: string, settings: AuthThrottleSettings): Promise<FailureAttempt> {
-    const [admitted, scope, retryAfterMs] = await this.redis.pinpointAuthAttempt(...this.keysAndArgs(surface, client, settings));
-    return admitted === 1 ? { admitted: true } : { admitted: false, scope: scopeOf(scope), retryAfterMs };
+  async check(surface: AuthSurface, client: string, settings: AuthThrottleSettings): Promise<FailureBar | null> {
+    const [scope, retryAfterMs] = await this.redis.pinpointAuthCheck(...this.keysAndArgs(surface, client, settings));
+    return bar(scope, retryAfterMs);
   }
 
-  async failed(surface: AuthSurface, client: string, settings: AuthThrottleSettings): Promise<FailureLock | null> {
-    const [scope, retryAfterMs] = await this.redis.pinpointAuthFailed(...this.keysAndArgs(surface, client, settings));
-    return scope === 0 ? null : { scope: scopeOf(scope), retryAfterMs };
+  async failed(surface: AuthSurface, client: string, settings: AuthThrottleSettings): Promise<FailureVerdict> {
+    const [barScope, barMs, lockScope, lockMs] = await this.redis.pinpointAuthFailed(...this.keysAndArgs(surface, client, settings));
+    return { barred: bar(barScope, barMs), lock: bar(lockScope, lockMs) };
   }
 
-  async succeeded(surface: AuthSurface, client: string, settings: AuthThrottleSettings): Promise<void> {
-    await this.redis.pinpointAuthRelease(...this.keysAndArgs(surface, client, settings), '1');
-  }
-
-  async released(surface: AuthSurface, client: string, settings: AuthThrottleSettings): Promise<void> {
-    await this.redis.pinpointAuthRelease(...this.keysAndArgs(surface, client, settings), '0');
+  async succeeded(surface: AuthSurface, client: string, settings: AuthThrottleSettings): Promise<FailureBar | null> {
+    const [scope, retryAfterMs] = await this.redis.pinpointAuthSucceeded(...this.keysAndArgs(surface, client, settings));
+    return bar(scope, retryAfterMs);
   }
 
   /** The keys a surface uses under the prefix, for tests and `--reset`. */

@@ -1,5 +1,5 @@
-import { clientKey, publishAuthThrottleEvent, type AuthAttempt, type AuthFailureThrottle, type AuthGate, type AuthSurface, type AuthThrottled, type AuthThrottleSettings, type ThrottleScope } from './auth-failure-throttle.ts';
-import type { FailureCounter, FailureLock } from './failure-counter.ts';
+import { clientKey, publishAuthThrottleEvent, type AuthAttempt, type AuthFailureThrottle, type AuthGate, type AuthSurface, type AuthThrottled, type AuthThrottleSettings, type AuthVerdict, type ThrottleScope } from './auth-failure-throttle.ts';
+import type { FailureBar, FailureCounter } from './failure-counter.ts';
 
 // Brute-force protection across nodes: with --redis, the failures a client makes on any node
 // count against one budget, so spreading guesses over N nodes (or --workers N) does not buy
@@ -9,14 +9,18 @@ import type { FailureCounter, FailureLock } from './failure-counter.ts';
 // lock is answered without a round trip), and it alone decides while Redis is unreachable:
 // the throttle then limits per node, never not at all, and each such decision is published as
 // `local` (metric pinpoint_auth_throttle_local_decisions_total) so the degradation is visible.
-// Nothing waits for a reconnect: while the client is known to be down, the answer is
+// Nothing waits for a reconnect: while the client is known to be down, and for a few seconds
+// after a call failed or timed out (a hung Redis still looks connected), the answer is
 // synchronous and local.
+
+const pauseAfterErrorMs = 5000;
 
 export class SharedAuthThrottle implements AuthGate {
   readonly surface: AuthSurface;
   readonly settings: AuthThrottleSettings;
   private readonly local: AuthFailureThrottle;
   private readonly shared: FailureCounter;
+  private sharedPausedUntil = 0;
 
   constructor(local: AuthFailureThrottle, shared: FailureCounter) {
     this.local = local;
@@ -28,55 +32,74 @@ export class SharedAuthThrottle implements AuthGate {
   attempt(ip: string, now: number = Date.now()): AuthAttempt | Promise<AuthAttempt> {
     const local = this.local.attempt(ip, now);
     const client = clientKey(ip);
-    if (!this.shared.isAvailable) return this.decidedLocally(local, client);
+    if (!this.sharedUsable(now)) return this.decidedLocally(local, client);
     if (local.refused) return local;
-    return this.shared.attempt(this.surface, client, this.settings).then(
-      (a) => {
-        if (a.admitted) return this.sharedTicket(ip, client, local);
-        publishAuthThrottleEvent(this.surface, 'refused', a.scope, client);
-        return { refused: this.throttled(a.scope, client, a.retryAfterMs) };
+    return this.shared.check(this.surface, client, this.settings).then(
+      (bar) => {
+        if (!bar) return this.sharedTicket(client, local);
+        publishAuthThrottleEvent(this.surface, 'refused', bar.scope, client);
+        return { refused: this.throttled(bar, client) };
       },
-      // Asked again: other attempts from this client may have been counted locally meanwhile.
-      () => this.decidedLocally(this.local.attempt(ip), client),
+      () => { this.pause(); return this.decidedLocally(local, client); },
     );
   }
 
-  private sharedTicket(ip: string, client: string, local: AuthAttempt & { refused: null }): AuthAttempt {
+  private sharedTicket(client: string, local: AuthAttempt & { refused: null }): AuthAttempt {
     return {
       refused: null,
       failed: async (at) => {
-        const localLock = await local.failed(at);
-        let lock: FailureLock | null;
-        try { lock = await this.shared.failed(this.surface, client, this.settings); } catch {
+        const mine = await local.failed(at);
+        if (!this.sharedUsable(Date.now())) return this.decidedLocally(mine, client);
+        try {
+          const v = await this.shared.failed(this.surface, client, this.settings);
+          if (v.barred) publishAuthThrottleEvent(this.surface, 'refused', v.barred.scope, client);
+          // The shared count is never below this node's, so a lock begins there first (or at the same failure).
+          if (v.lock && !mine.lock) publishAuthThrottleEvent(this.surface, 'locked', v.lock.scope, client);
+          return {
+            refused: mine.refused ?? (v.barred ? this.throttled(v.barred, client) : null),
+            lock: mine.lock ?? (v.lock ? this.throttled(v.lock, client) : null),
+          };
+        } catch {
           // Counted here only; the other nodes never hear of this failure.
-          publishAuthThrottleEvent(this.surface, 'local', null, client);
-          return localLock;
+          this.pause();
+          return this.decidedLocally(mine, client);
         }
-        // The shared count is never below this node's, so a lock begins there first (or at the same failure).
-        if (!lock || localLock) return localLock;
-        publishAuthThrottleEvent(this.surface, 'locked', lock.scope, client);
-        return this.throttled(lock.scope, client, lock.retryAfterMs);
       },
-      // Not awaited: giving the reserved unit back must not delay the caller's answer. Commands on
-      // one connection run in order, so this client's next attempt from this node sees it done.
-      succeeded: (at) => {
-        local.succeeded(at);
-        this.shared.succeeded(this.surface, client, this.settings).catch(() => publishAuthThrottleEvent(this.surface, 'local', null, client));
+      succeeded: async (at) => {
+        const mine = await local.succeeded(at);
+        if (mine || !this.sharedUsable(Date.now())) return mine;
+        try {
+          const bar = await this.shared.succeeded(this.surface, client, this.settings);
+          if (!bar) return null;
+          publishAuthThrottleEvent(this.surface, 'refused', bar.scope, client);
+          return this.throttled(bar, client);
+        } catch {
+          this.pause();
+          publishAuthThrottleEvent(this.surface, 'local', null, client);
+          return null;
+        }
       },
-      released: () => {
-        this.shared.released(this.surface, client, this.settings).catch(() => publishAuthThrottleEvent(this.surface, 'local', null, client));
-      },
+      released: () => undefined,
     };
   }
 
-  private decidedLocally(answer: AuthAttempt, client: string): AuthAttempt {
+  private sharedUsable(now: number): boolean {
+    return this.shared.isAvailable && now >= this.sharedPausedUntil;
+  }
+
+  private pause(): void {
+    this.sharedPausedUntil = Date.now() + pauseAfterErrorMs;
+  }
+
+  private decidedLocally<T extends AuthAttempt | AuthVerdict>(answer: T, client: string): T {
     publishAuthThrottleEvent(this.surface, 'local', answer.refused?.scope ?? null, client);
     return answer;
   }
 
-  private throttled(scope: ThrottleScope, client: string, retryAfterMs: number): AuthThrottled {
+  private throttled(bar: FailureBar, client: string): AuthThrottled {
+    const scope: ThrottleScope = bar.scope;
     return {
-      scope, client, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
+      scope, client, retryAfterSeconds: Math.max(1, Math.ceil(bar.retryAfterMs / 1000)),
       limit: scope === 'client' ? this.settings.maxFailures : this.settings.globalMaxFailures, windowSeconds: this.settings.windowSeconds,
     };
   }

@@ -21,12 +21,18 @@ async function node(t: TestContext, prefix: string, s: AuthThrottleSettings = se
 
 const attempt = async (gate: AuthGate, ip: string): Promise<AuthAttempt> => gate.attempt(ip);
 
-/** One wrong credential: true when it was let through to be checked (and failed), false when refused. */
+/** One wrong credential: true when it was answered as wrong (401), false when as throttled (429). */
 async function guess(gate: AuthGate, ip: string): Promise<boolean> {
   const a = await attempt(gate, ip);
   if (a.refused) return false;
-  await a.failed();
-  return true;
+  return (await a.failed()).refused === null;
+}
+
+/** One right credential: true when it was let in, false when answered as throttled. */
+async function rightOne(gate: AuthGate, ip: string): Promise<boolean> {
+  const a = await attempt(gate, ip);
+  if (a.refused) return false;
+  return (await a.succeeded()) === null;
 }
 
 test('failures on node A count on node B: the lock comes after the configured total, not twice it', async (t) => {
@@ -52,20 +58,34 @@ test('a parallel burst over two nodes gets exactly the budget of tries, however 
   assert.equal(answers.filter(Boolean).length, settings.maxFailures);
 });
 
+test('a right credential at the end of a parallel burst is answered as throttled, like the wrong ones around it', async (t) => {
+  const prefix = uniquePrefix('authburstright');
+  const [a, b] = await Promise.all([node(t, prefix), node(t, prefix)]);
+  const ip = '192.0.2.21';
+  const wrong = Array.from({ length: 30 }, (_, i) => guess(i % 2 ? a.gate : b.gate, ip));
+  const right = rightOne(a.gate, ip);
+  const answers = await Promise.all(wrong);
+  assert.equal(answers.filter(Boolean).length, settings.maxFailures);
+  assert.equal(await right, false, 'the guess that was right learns nothing: its answer is the 429 of every late guess');
+});
+
+test('concurrent calls with a right credential from one address are never throttled (they take no budget)', async (t) => {
+  const prefix = uniquePrefix('authconcurrent');
+  const [a, b] = await Promise.all([node(t, prefix), node(t, prefix)]);
+  const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => rightOne(i % 2 ? a.gate : b.gate, '192.0.2.22')));
+  assert.deepEqual(answers.filter((x) => !x), [], 'all 50 let in, with a budget of 4 failures');
+  for (let i = 0; i < settings.maxFailures; i++) assert.equal(await guess(a.gate, '192.0.2.22'), true, 'the failure budget is whole');
+  assert.equal(await guess(b.gate, '192.0.2.22'), false);
+});
+
 test('a success does not reset other callers\' counts, nor its own earlier failures', async (t) => {
   const prefix = uniquePrefix('authsuccess');
   const [a, b] = await Promise.all([node(t, prefix), node(t, prefix)]);
   for (let i = 0; i < 3; i++) assert.equal(await guess(a.gate, '192.0.2.30'), true);
-  for (let i = 0; i < 5; i++) {
-    const ok = await attempt(b.gate, '192.0.2.31');
-    assert.equal(ok.refused, null);
-    ok.succeeded();
-  }
+  for (let i = 0; i < 5; i++) assert.equal(await rightOne(b.gate, '192.0.2.31'), true);
   // The same client: two failures, a success with another (low-privilege) credential, two failures.
   for (let i = 0; i < 2; i++) await guess(b.gate, '192.0.2.32');
-  const own = await attempt(a.gate, '192.0.2.32');
-  assert.equal(own.refused, null);
-  own.succeeded();
+  assert.equal(await rightOne(a.gate, '192.0.2.32'), true);
   assert.equal(await guess(a.gate, '192.0.2.30'), true, 'the fourth failure is still let through');
   assert.equal((await attempt(b.gate, '192.0.2.30')).refused?.scope, 'client', '…and it was the last');
   for (let i = 0; i < 2; i++) assert.equal(await guess(b.gate, '192.0.2.32'), true);
@@ -76,9 +96,7 @@ test('the global backstop is shared too, and spares a client that proved a crede
   const prefix = uniquePrefix('authglobal');
   const wide = { ...settings, globalMaxFailures: 6 };
   const [a, b] = await Promise.all([node(t, prefix, wide), node(t, prefix, wide)]);
-  const admin = await attempt(a.gate, '198.51.100.1');
-  assert.equal(admin.refused, null);
-  admin.succeeded();
+  assert.equal(await rightOne(a.gate, '198.51.100.1'), true);
   for (let i = 0; i < 6; i++) assert.equal(await guess(i % 2 ? a.gate : b.gate, `203.0.113.${i}`), true);
   assert.equal((await attempt(b.gate, '203.0.113.99')).refused?.scope, 'global', 'an unproven client is refused on the other node');
   assert.equal((await attempt(b.gate, '198.51.100.1')).refused, null, 'the admin who signed in on node A keeps working on node B');
@@ -88,12 +106,10 @@ test('every key it writes expires within one window', async (t) => {
   const prefix = uniquePrefix('authexpiry');
   const { gate, store } = await node(t, prefix, { ...settings, windowSeconds: 2 });
   for (let i = 0; i < 4; i++) await guess(gate, '192.0.2.40');
-  const ok = await attempt(gate, '192.0.2.41');
-  assert.equal(ok.refused, null);
-  ok.succeeded();
-  await store.redis.ping(); // succeeded() is not awaited; a later command on the connection runs after it
+  assert.equal(await rightOne(gate, '192.0.2.41'), true);
   const keys = await store.redis.keys(`${prefix}auth:*`);
-  assert.ok(keys.length >= 5, `count, lock, proven and the global count: ${keys.join(', ')}`);
+  // A success takes no budget, so it writes only its proven mark.
+  assert.deepEqual(keys.map((k) => k.slice(`${prefix}auth:admin:`.length)).sort(), ['count', 'count:192.0.2.40', 'lock:192.0.2.40', 'proven:192.0.2.41'], keys.join(', '));
   for (const k of keys) {
     const ttl = await store.redis.pttl(k);
     assert.ok(ttl > 0 && ttl <= 2_000, `${k} has a TTL of ${ttl} ms`);
