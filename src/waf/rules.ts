@@ -33,9 +33,10 @@ export const patternRules: readonly PatternRule[] = [
     id: 'sqli-001', attack: 'sqli', paranoia: 1, description: 'a quote closing a string, then a boolean tautology (\' or 1=1, " or "a"="a)',
     // Every match holds its operator: xor holds or.
     needles: [quote, ['or', 'and', '||', '&&']],
-    // `==`, `===` and `!==` are code, not SQL; `if (` with a space is English, while MySQL's
-    // IF() takes no space before its parenthesis (without IGNORE_SPACE).
-    pattern: /['"`] ?\)? ?(?:or|and|xor|\|\||&&) ?\(? ?(?:['"`]?[\w.-]{0,40}['"`]? ?(?:=(?!=)|<=>|!=(?!=)|<>|<|>|\blike\b|\bis\b|\bin\b|\bregexp\b)|true\b|false\b|not\b|(?:(?:sleep|benchmark|pg_sleep|exists|ascii|substring|substr|char|length)\s?|if)\()/,
+    // `===` and `!==` are code, not SQL in any dialect (SQLite does take `==`). After a backtick
+    // (inline code in prose, or a MySQL identifier) "and if (" is English; after ' or " it is
+    // MySQL's IF, which takes a space or a comment before its parenthesis.
+    pattern: /['"] ?\)? ?(?:or|and|xor|\|\||&&) ?\(? ?(?:['"`]?[\w.-]{0,40}['"`]? ?(?:==?(?!=)|<=>|!=(?!=)|<>|<|>|\blike\b|\bis\b|\bin\b|\bregexp\b)|true\b|false\b|not\b|(?:sleep|benchmark|pg_sleep|exists|ascii|substring|substr|char|length|if)\s?\()|` ?\)? ?(?:or|and|xor|\|\||&&) ?\(? ?(?:['"`]?[\w.-]{0,40}['"`]? ?(?:==?(?!=)|<=>|!=(?!=)|<>|<|>|\blike\b|\bis\b|\bin\b|\bregexp\b)|true\b|false\b|not\b|(?:sleep|benchmark|pg_sleep|exists|ascii|substring|substr|char|length)\s?\()/,
   },
   {
     id: 'sqli-002', attack: 'sqli', paranoia: 1, description: 'an unquoted tautology after OR/AND (1 or 1=1, and \'a\'=\'a\')',
