@@ -55,13 +55,19 @@ export function serializeCookie(name: string, value: string, a: CookieAttributes
 }
 
 /**
- * The cookie name a Set-Cookie line sets, as a browser parses it (RFC 6265 5.2: the text
- * before the first ";" is the name-value pair, the name before its "=", trimmed); "" when
- * the pair has no "=".
+ * The name a browser will send back for a Set-Cookie line (RFC 6265 5.2: the text before the
+ * first ";" is the name-value pair, the name before its "=", trimmed). A nameless pair
+ * ("=pp_session=x") is stored with an empty name and sent back as its value, "pp_session=x", so
+ * its name is the one inside the value; "" when there is none.
  */
 export function setCookieName(line: string): string {
   const end = line.indexOf(';');
   const pair = end === -1 ? line : line.slice(0, end);
   const eq = pair.indexOf('=');
-  return eq === -1 ? '' : pair.slice(0, eq).trim();
+  if (eq === -1) return '';
+  const name = pair.slice(0, eq).trim();
+  if (name !== '') return name;
+  const value = pair.slice(eq + 1);
+  const inner = value.indexOf('=');
+  return inner === -1 ? '' : value.slice(0, inner).trim();
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { readCookie, withoutCookies } from '../../src/web/cookies.ts';
+import { readCookie, setCookieName, withoutCookies } from '../../src/web/cookies.ts';
 
 const gateway = new Set(['pp_session', 'pp_csrf']);
 
@@ -43,4 +43,15 @@ describe('removing the gateway\'s cookies from a Cookie header', () => {
     assert.equal(withoutCookies('flag; pp_session=abc;; theme=dark;', gateway), 'flag; theme=dark');
     assert.equal(withoutCookies('=x; pp_csrf=t', gateway), '=x');
   });
+});
+
+test('setCookieName is the name a browser sends back: trimmed, up to the first =, and for a nameless pair the name inside its value', () => {
+  assert.equal(setCookieName('pp_session=abc; Path=/'), 'pp_session');
+  assert.equal(setCookieName('  pp_csrf =x'), 'pp_csrf');
+  assert.equal(setCookieName('theme=a=b'), 'theme');
+  assert.equal(setCookieName('=pp_session=planted; Path=/app'), 'pp_session');
+  assert.equal(setCookieName('= pp_session =planted'), 'pp_session');
+  assert.equal(setCookieName('=justavalue'), '');
+  assert.equal(setCookieName('novalue'), '');
+  assert.equal(setCookieName('a; b=c'), '', 'the pair ends at the first ;');
 });

@@ -80,7 +80,7 @@ describe('what the browser receives from the upstream', () => {
   let gw: TestGateway;
   before(async () => {
     setter = await startUpstream((_req, res) => {
-      res.setHeader('set-cookie', ['pp_session=planted-by-upstream; Path=/; HttpOnly', 'theme=light; Path=/', ' pp_csrf =x', 'pp_session_hint=1']);
+      res.setHeader('set-cookie', ['pp_session=planted-by-upstream; Path=/; HttpOnly', 'theme=light; Path=/', ' pp_csrf =x', 'pp_session_hint=1', '=pp_session=nameless; Path=/web']);
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('ok');
     });
@@ -104,6 +104,6 @@ describe('what the browser receives from the upstream', () => {
     const bob = await login(gw.url, 'bob');
     const a = await call(`${gw.url}/web/profile-forwarding`, { headers: { cookie: bob.cookieHeader } });
     assert.equal(a.status, 200, a.text);
-    assert.equal(a.headers.getSetCookie().length, 4);
+    assert.equal(a.headers.getSetCookie().length, 5);
   });
 });
