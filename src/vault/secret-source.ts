@@ -72,6 +72,9 @@ export class VaultSecretSource implements SecretSource {
     }
     if (!app) return refuse('vault_no_access_policy', `the gateway's vault identity '${this.identity}' is not an app in the vault settings (policy version v${settings.version})`);
     const who = `'${app.clientId}'`;
+    // Over HTTP a token is accepted only from the vault's own tenant (its issuer); an app of
+    // another tenant with the same object id must not read through this in-process path either.
+    if (app.tenant !== vault.tenant) return refuse('vault_no_access_policy', `the gateway's identity ${who} is an app of tenant ${app.tenant}; vault '${vaultName}' belongs to tenant ${vault.tenant} (policy version v${settings.version})`);
     const policy = vault.policies.get(app.objectId);
     if (!policy) return refuse('vault_no_access_policy', `vault '${vaultName}' has no access policy for the gateway's identity ${who} (vault_no_access_policy, policy version v${settings.version}); give it secrets get in vault.yaml`);
     if (!policy.permissions.has('get')) return refuse('vault_permission_missing', `the gateway's identity ${who} lacks secrets get on vault '${vaultName}' (vault_permission_missing; granted: ${[...policy.permissions].join(', ') || 'none'}; policy version v${settings.version})`);

@@ -23,7 +23,8 @@ export const clientAuthThrottleDefaults: AuthThrottleSettings = { maxFailures: 2
 const hexDigest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'a client secret digest is "sha256:" and 64 hex digits (see `hashClientSecret`)');
 
 export const appSchema = z.strictObject({
-  clientId: z.string().min(1).max(128),
+  // No "/": `pinpoint serve --vault-identity TENANT/CLIENT_ID` splits there.
+  clientId: z.string().min(1).max(128).regex(/^[^/]+$/, 'a client id has no "/"'),
   tenant: z.string().min(1),
   displayName: z.string().min(1).optional(),
   objectId: z.string().min(1),

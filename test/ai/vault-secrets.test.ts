@@ -125,8 +125,9 @@ test('a gateway identity whose client id is registered in two tenants reads noth
     const demoTenant = settings.apps.find((a) => a.clientId === 'demo-readonly')!.tenant;
     const other = '0b7e1d2c-3f4a-4b5c-8d6e-7f8091a2b3c4';
     settings.tokenService.tenants.push(other);
-    // Registered first: a first-match lookup would read as this app, which has no policy.
-    settings.apps.unshift({ ...settings.apps.find((a) => a.clientId === 'demo-readonly')!, tenant: other, objectId: '0b7e1d2c-0000-4000-8000-000000000001' });
+    // Registered first, with the same object id as demo-readonly's (which has a policy on vault
+    // demo): a first-match lookup, or a policy check by object id alone, would read as it.
+    settings.apps.unshift({ ...settings.apps.find((a) => a.clientId === 'demo-readonly')!, tenant: other });
     writeFileSync(file, stringify(settings));
     assert.equal(s.demoVault.vault.reload().ok, true);
     const reader = { settings: s.demoVault.vault.current, store: s.demoVault.vault.store, audit: s.demoVault.vault.audit };
@@ -134,7 +135,7 @@ test('a gateway identity whose client id is registered in two tenants reads noth
       (err: Error) => /names an app in several tenants \(.*\); give it as <tenant>\/demo-readonly/.test(err.message));
     assert.equal(await new VaultSecretSource(`${demoTenant}/demo-readonly`, reader).resolve('vault://demo/openai-key'), KEY_V1);
     await assert.rejects(new VaultSecretSource(`${other}/demo-readonly`, reader).resolve('vault://demo/openai-key'),
-      (err: Error) => /no access policy for the gateway's identity/.test(err.message));
+      (err: Error) => new RegExp(`is an app of tenant ${other}; vault 'demo' belongs to tenant ${demoTenant}`).test(err.message));
     await assert.rejects(new VaultSecretSource('nobody-tenant/demo-readonly', reader).resolve('vault://demo/openai-key'),
       (err: Error) => /'nobody-tenant\/demo-readonly' is not an app/.test(err.message));
   } finally {
