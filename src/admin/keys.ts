@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { hashApiKey } from '../credentials/directory.ts';
-import type { Key } from '../tenancy/model.ts';
+import { ident, type Key } from '../tenancy/model.ts';
 import type { Change } from '../tenancy/state.ts';
 import { assertCanWrite, canRead } from './auth.ts';
 import { commit, getVisible, itemResponse, listResponse, out, outSchemas, stateOf, stateVersion, validate } from './entities.ts';
@@ -12,7 +12,6 @@ import type { AdminCall, AdminRoute } from './router.ts';
 // keeps its sha256. Rotation issues a new key and lets the old one live on for an overlap.
 
 const isoTime = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
-const ident = z.string().regex(/^[A-Za-z0-9_.:-]{1,80}$/, 'letters, digits, _ . : - (at most 80)');
 
 export const newKeyRequest = z.strictObject({
   id: ident.optional(),

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { mintApiKey, planRotation } from '../admin/keys.ts';
 import { hashApiKey } from '../credentials/directory.ts';
-import type { Key } from '../tenancy/model.ts';
+import { ident, type Key } from '../tenancy/model.ts';
 import { loadSnapshot } from '../tenancy/runtime.ts';
 import { UsageError } from './serve.ts';
 import { withStore } from './subscription.ts';
@@ -25,6 +25,8 @@ export async function keyCommand(argv: string[]): Promise<number> {
     consumer: { type: 'string' }, expires: { type: 'string' }, reason: { type: 'string' }, 'data-dir': { type: 'string' }, overlap: { type: 'string' },
   } });
   const [sub, arg] = positionals;
+  // Written to the state store as given: held to the admin API's rule for ids.
+  if (values.id !== undefined && !ident.safeParse(values.id).success) throw new UsageError(`--id must be letters, digits, _ . : - (at most 80), got "${values.id}"`);
   if (sub === 'hash' && arg) { process.stdout.write(`sha256:${hashApiKey(arg)}\n`); return 0; }
   if (sub === 'new') return printConfigEntry(values.prefix, values.id, words(values.scopes));
   if (sub === 'create') {

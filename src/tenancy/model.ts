@@ -5,7 +5,8 @@ import { apiKeyFields, isoTime } from '../credentials/key-fields.ts';
 // subscribed to what, who may do what (access policies) and who owns which resource. These
 // schemas validate the YAML seed and every admin payload, so both speak the same language.
 
-const ident = z.string().regex(/^[A-Za-z0-9_.:-]{1,80}$/, 'letters, digits, _ . : - (at most 80)');
+/** An entity id: what the admin API, the CLI and the state store accept. */
+export const ident = z.string().regex(/^[A-Za-z0-9_.:-]{1,80}$/, 'letters, digits, _ . : - (at most 80)');
 /** A UTC time of day; 24:00 only makes sense as a window's end but is harmless as a start. */
 const hhmm = z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a UTC time of day HH:MM from 00:00 to 24:00');
 const method = z.string().regex(/^[A-Z]+$/, 'an upper-case HTTP method such as GET');

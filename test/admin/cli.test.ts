@@ -133,6 +133,9 @@ test('key rotate prints a new secret the gateway accepts at once, while the old 
   assert.equal(again.status, 1);
   assert.match(again.stderr, /key key_cli_rotated already exists/);
   assert.notEqual(cli('key', 'rotate', 'key_cli_rotated', '--overlap', 'soon').status, 0, 'a non-numeric overlap is a usage error');
+  const badId = cli('key', 'rotate', 'key_cli_rotated', '--id', 'a b/../x');
+  assert.notEqual(badId.status, 0, 'an id the admin API would refuse is refused here too');
+  assert.match(badId.stderr, /--id must be letters, digits/);
 });
 
 test('key create for an unknown consumer and key revoke without a reason are refused, changing nothing', () => {
