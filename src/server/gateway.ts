@@ -183,13 +183,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   } catch (err) {
     // A taken port must not leave the log thread, health-check timers and the state poll
-    // running: the caller reports it and the process has to be able to exit.
-    await writer.close();
-    await Promise.all([...live.config.upstreams.values()].map((u) => u.close()));
-    if (!options.counters) counters.close();
-    aiRuntime.close();
-    await tenancy.close();
-    db?.close();
+    // running: the caller reports it and the process has to be able to exit. Each step runs
+    // whatever the others do, and the listen error is the one that reaches the caller.
+    await Promise.allSettled([
+      writer.close(),
+      ...[...live.config.upstreams.values()].map((u) => u.close()),
+      (async () => { if (!options.counters) counters.close(); })(),
+      (async () => { aiRuntime.close(); })(),
+      tenancy.close(),
+      (async () => { db?.close(); })(),
+    ]);
     throw err;
   }
   const address = server.address() as AddressInfo;
