@@ -99,9 +99,13 @@ test('with --workers 2 one scrape of /metrics answers for the whole pool: both w
       for (let i = 0; i < sent / 8; i++) await call(`${node.url}/limited`, { headers: { connection: 'close' } });
     }));
     const counted = (text: string, worker: string) => [...text.matchAll(new RegExp(`^pinpoint_requests_total\\{[^}]*node="pool-test/w${worker}"[^}]*\\} (\\d+)`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
+    const scrape = () => call(`${admin}/metrics`, { headers: { authorization: `Bearer ${token}`, connection: 'close' } });
+    // A worker counts a request when its answer is finished, which on a loaded machine can come
+    // a moment after the client has read it: wait for the last one, then every scrape must agree.
+    await until('the pool to count every request sent', async () => { const m = await scrape(); return counted(m.text, '1') + counted(m.text, '2') === sent; }, 5000, 50);
     // New connections each time: the scrapes land on either worker, and each must see the pool.
     for (let i = 0; i < 4; i++) {
-      const m = await call(`${admin}/metrics`, { headers: { authorization: `Bearer ${token}`, connection: 'close' } });
+      const m = await scrape();
       assert.equal(m.status, 200, m.text);
       assert.equal(m.headers.get('x-pinpoint-metrics-scope'), 'pool');
       const [w1, w2] = [counted(m.text, '1'), counted(m.text, '2')];
