@@ -102,7 +102,12 @@ test('with --workers 2 one scrape of /metrics answers for the whole pool: both w
     const scrape = () => call(`${admin}/metrics`, { headers: { authorization: `Bearer ${token}`, connection: 'close' } });
     // A worker counts a request when its answer is finished, which on a loaded machine can come
     // a moment after the client has read it: wait for the last one, then every scrape must agree.
-    await until('the pool to count every request sent', async () => { const m = await scrape(); return counted(m.text, '1') + counted(m.text, '2') === sent; }, 5000, 50);
+    let last = '';
+    await until('the pool to count every request sent', async () => {
+      const m = await scrape();
+      last = `${m.status}: w1 ${counted(m.text, '1')} + w2 ${counted(m.text, '2')}\n${m.text.split('\n').filter((l) => l.startsWith('pinpoint_requests_total')).join('\n')}`;
+      return counted(m.text, '1') + counted(m.text, '2') === sent;
+    }, 15_000, 50).catch((err: Error) => { throw new Error(`${err.message}; last scrape ${last}`); });
     // New connections each time: the scrapes land on either worker, and each must see the pool.
     for (let i = 0; i < 4; i++) {
       const m = await scrape();
