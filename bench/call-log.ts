@@ -15,13 +15,14 @@
 // --variant runs one side only (for `strace -c -f node bench/call-log.ts --only sqlite --variant current --rounds 1`).
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import type { TraceRecord } from '../src/log/trace.ts';
+import { extractSrcAt } from './lib/git-tree.ts';
 
 const { values } = parseArgs({ options: {
   records: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '5' }, baseline: { type: 'string' },
@@ -47,15 +48,6 @@ async function load(name: Variant['name'], srcRoot: string): Promise<Variant> {
     database: await import(url('src/store/sqlite/database.ts')) as DatabaseModule,
     store: await import(url('src/store/sqlite/call-log-store.ts')) as StoreModule,
   };
-}
-
-/** The baseline's whole src/ (its worker and store included), run from a temporary directory. */
-function extractBaseline(ref: string, into: string): string {
-  const commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', ref], { encoding: 'utf8' }).trim();
-  mkdirSync(into, { recursive: true });
-  execFileSync('sh', ['-c', `git -C "${root}" archive "${ref}" src package.json | tar -x -C "${into}"`]);
-  symlinkSync(join(root, 'node_modules'), join(into, 'node_modules'));
-  return commit;
 }
 
 // A request as the gateway logs it: redacted headers, four checks with evidence, one upstream attempt (~1.3 KB of JSON).
@@ -128,7 +120,8 @@ process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 const variants: Variant[] = [];
 let baselineCommit = '';
 if (values.variant !== 'current') {
-  baselineCommit = extractBaseline(baselineRef, join(work, 'baseline'));
+  // The baseline's whole src/ (its worker and store included), run from a temporary directory.
+  baselineCommit = extractSrcAt(root, baselineRef, join(work, 'baseline'));
   variants.push(await load('baseline', join(work, 'baseline')));
 }
 if (values.variant !== 'baseline') variants.push(await load('current', root));

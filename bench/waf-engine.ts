@@ -1,30 +1,54 @@
 import { deepStrictEqual } from 'node:assert/strict';
 import { cpus, loadavg } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { RequestContext } from '../src/pipeline/types.ts';
 import { createWafEngine, type WafEngine } from '../src/waf/engine.ts';
 import { parseBody } from '../src/web/request-body.ts';
 import { benignCorpus, clientHeaders } from '../test/waf/fixtures/benign-corpus.ts';
-import { createWafEngine as createBaselineEngine } from './lib/waf-baseline/engine.ts';
+import { extractSrcAt } from './lib/git-tree.ts';
 
-// The WAF engine's CPU per request body, in-process: the current engine (src/waf) against a
-// frozen copy of the engine before it was optimized (bench/lib/waf-baseline), measured in the
-// same run, interleaved, so that the ratio holds on a shared, noisy machine even when the
-// absolute numbers do not. (bench/waf.ts measures the gateway with and without the WAF.)
-//   node bench/waf-engine.ts [--rounds 7] [--budget-ms 150] [--no-write]
-// Before timing, each case checks that both engines return the same findings.
+// The WAF engine's CPU per request body, in-process: the current engine (src/waf) against the
+// engine of a git ref (by default fa6e715, before it was optimized; its src/ is extracted into a
+// temporary directory), measured in the same run, interleaved, so that the ratio holds on a
+// shared, noisy machine even when the absolute numbers do not. (bench/waf.ts measures the
+// gateway with and without the WAF.)
+//   node bench/waf-engine.ts [--rounds 7] [--budget-ms 150] [--baseline REF] [--no-write]
+// The bodies are made of corpus texts that both engines pass (rules change between refs; a
+// text one of them blocks would stop it early in block mode), and before timing each case
+// checks that both engines return the same findings.
 
 const { values: opts } = parseArgs({ options: {
-  rounds: { type: 'string', default: '7' }, 'budget-ms': { type: 'string', default: '150' }, 'no-write': { type: 'boolean', default: false },
+  rounds: { type: 'string', default: '7' }, 'budget-ms': { type: 'string', default: '150' }, baseline: { type: 'string', default: 'fa6e715' }, 'no-write': { type: 'boolean', default: false },
 } });
 const ROUNDS = Number(opts.rounds);
 const BUDGET_MS = Number(opts['budget-ms']);
 
+const root = fileURLToPath(new URL('..', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'pinpoint-bench-waf-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+const baselineCommit = extractSrcAt(root, opts.baseline, work);
+type EngineModule = typeof import('../src/waf/engine.ts');
+const { createWafEngine: createBaselineEngine } = await import(pathToFileURL(join(work, 'src/waf/engine.ts')).href) as EngineModule;
+const options = { paranoia: 1, disabledRules: new Set<string>(), exceptions: new Map<string, Set<string>>(), skipHeaders: new Set<string>() };
+const before = createBaselineEngine(options);
+const after = createWafEngine(options);
+
 const corpus = benignCorpus();
-const jsonTexts = corpus.filter((r) => r.contentType === 'application/json').map((r) => JSON.parse(r.body) as unknown);
-const formBodies = corpus.filter((r) => r.contentType === 'application/x-www-form-urlencoded').map((r) => r.body);
+const bothPass = async (body: string, contentType: string) => {
+  const c = await caseOf('', body, contentType);
+  return before.inspect(c.ctx, true).length === 0 && after.inspect(c.ctx, true).length === 0;
+};
+const jsonTexts: unknown[] = [];
+const formBodies: string[] = [];
+for (const r of corpus) {
+  if (!(await bothPass(r.body, r.contentType))) continue;
+  if (r.contentType === 'application/json') jsonTexts.push(JSON.parse(r.body) as unknown);
+  else if (r.contentType === 'application/x-www-form-urlencoded') formBodies.push(r.body);
+}
 
 /** Realistic benign JSON: comments with prose, code and URLs, batched to the target size. */
 function jsonOfSize(target: number, attack: string | null): string {
@@ -74,8 +98,6 @@ async function cases(): Promise<Case[]> {
   return out;
 }
 
-const options = { paranoia: 1, disabledRules: new Set<string>(), exceptions: new Map<string, Set<string>>(), skipHeaders: new Set<string>() };
-
 /** Mean CPU µs of one inspection, repeated for about budgetMs of CPU. */
 function cpuMicros(engine: WafEngine, c: Case, budgetMs: number): number {
   let runs = 0;
@@ -93,8 +115,6 @@ function cpuMicros(engine: WafEngine, c: Case, budgetMs: number): number {
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
 
 async function main(): Promise<void> {
-  const before = createBaselineEngine(options);
-  const after = createWafEngine(options);
   const all = await cases();
   const rows: string[] = [];
   process.stdout.write(`WAF engine, CPU µs per inspection, median of ${ROUNDS} interleaved rounds (paranoia 1)\n`);
@@ -122,7 +142,7 @@ async function main(): Promise<void> {
   const report = [
     '# WAF engine benchmark (bench/waf-engine.ts)', '',
     `${new Date().toISOString()} · node ${process.version} · ${cpus()[0]?.model ?? 'unknown CPU'} · ${ROUNDS} interleaved rounds of ~${BUDGET_MS} ms CPU per engine and case · load average ${loadavg()[0]!.toFixed(1)} when done`, '',
-    'CPU time of one `inspect` (paranoia 1, no exceptions) on a parsed body with browser-like headers: before = bench/lib/waf-baseline (the engine as it was at fa6e715), after = src/waf.',
+    `CPU time of one \`inspect\` (paranoia 1, no exceptions) on a parsed body with browser-like headers: before = src/waf at ${baselineCommit} (extracted from git), after = src/waf of this tree; bodies made of corpus texts both pass.`,
     'Bodies are benign batches from the test corpus; the malicious ones carry one attack in their last field (block mode stops at the first finding, detect mode collects them all). Both engines return the same findings on every case (checked before timing).',
     'The ratio is the median of the per-round ratios: the machine is shared, so absolute µs drift between runs while the ratio holds.', '',
     '| body | findings | before µs | after µs | before / after |', '| --- | --- | --- | --- | --- |',
