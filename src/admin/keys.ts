@@ -27,6 +27,8 @@ export const rotateRequest = z.strictObject({
   /** How long the old key keeps working, in seconds (default one day; 0 ends it now). */
   overlapSeconds: z.number().int().min(0).max(90 * 86400).default(86400),
   id: ident.optional(),
+  /** When the new key expires; without it the new key has no expiry (the access audit lists such keys). */
+  expiresAt: isoTime.refine((t) => Date.parse(t) > Date.now(), 'a time in the future').optional(),
 });
 
 export const revokeRequest = z.strictObject({ reason: z.string().min(1).max(500) });
@@ -47,15 +49,18 @@ export function mintApiKey(prefix: string): { plain: string; publicPart: string 
 }
 
 /**
- * A rotation of `old`: a new key with its consumer, scopes and roles, and the old one ending
- * after the overlap (or at its own expiry if sooner), marked as replaced. Shared with the CLI.
+ * A rotation of `old`: a new key with its consumer, scopes and roles (and its notBefore, if
+ * still ahead), expiring at `expiresAt` if given, and the old one ending after the overlap (or
+ * at its own expiry if sooner), marked as replaced. Shared with the CLI.
  */
-export function planRotation(old: { readonly id: string; readonly data: Key }, overlapSeconds: number, now: number, newId?: string): { key: Key; plain: string; changes: Change[] } {
+export function planRotation(old: { readonly id: string; readonly data: Key }, overlapSeconds: number, now: number, newId?: string, expiresAt?: string): { key: Key; plain: string; changes: Change[] } {
   const prefix = /^([a-z][a-z0-9_]*?)_[0-9a-f]{8}/.exec(old.data.prefix ?? '')?.[1] ?? 'pk_live';
   const { plain, publicPart } = mintApiKey(prefix);
+  const notBefore = old.data.notBefore && Date.parse(old.data.notBefore) > now ? old.data.notBefore : undefined;
   const key: Key = {
     id: newId ?? `key_${publicPart}`, consumer: old.data.consumer, hash: `sha256:${hashApiKey(plain)}`, prefix: plain.slice(0, prefix.length + 9),
     scopes: old.data.scopes, roles: old.data.roles,
+    ...(notBefore ? { notBefore } : {}), ...(expiresAt ? { expiresAt: new Date(expiresAt).toISOString() } : {}),
   };
   const end = new Date(now + overlapSeconds * 1000).toISOString();
   const oldEnd = old.data.expiresAt && Date.parse(old.data.expiresAt) < Date.parse(end) ? old.data.expiresAt : end;
@@ -113,7 +118,7 @@ export function keyRoutes(): AdminRoute[] {
         const req = validate(rotateRequest, call.body ?? {});
         if (old.data.revokedAt) throw new AdminError('admin_conflict', `key ${old.id} is revoked; create a new key instead.`);
         if (req.id && stateOf(call).key.has(req.id)) throw new AdminError('admin_conflict', `key ${req.id} already exists.`, [{ path: '/id', message: 'already taken' }]);
-        const { key, plain, changes } = planRotation(old, req.overlapSeconds, Date.now(), req.id);
+        const { key, plain, changes } = planRotation(old, req.overlapSeconds, Date.now(), req.id, req.expiresAt);
         const info = await commit(call, `rotate key ${old.id} -> ${key.id} (overlap ${req.overlapSeconds} s)`, changes);
         return { status: 201, body: { item: out(getVisible(call, 'key', key.id)), secret: plain, stateVersion: info.version, replaces: out(getVisible(call, 'key', old.id)) } };
       },

@@ -7,7 +7,7 @@ import { UsageError } from './serve.ts';
 import { withStore } from './subscription.ts';
 
 export const keyUsage = `pinpoint key create --consumer ID [--scopes "a b"] [--roles "r"] [--expires ISO] [--id ID] [--prefix pk_live] [--data-dir DIR]
-pinpoint key rotate KEY_ID [--overlap SECONDS] [--id NEW_ID] [--data-dir DIR]
+pinpoint key rotate KEY_ID [--overlap SECONDS] [--expires ISO] [--id NEW_ID] [--data-dir DIR]
 pinpoint key revoke KEY_ID --reason TEXT [--data-dir DIR]
 pinpoint key list [--consumer ID] [--data-dir DIR]
   Keys in the data directory's state store (audited as actor "cli"; a running gateway enforces
@@ -54,13 +54,14 @@ export async function keyCommand(argv: string[]): Promise<number> {
     const overlap = values.overlap === undefined ? 86400 : Number(values.overlap);
     if (!Number.isInteger(overlap) || overlap < 0 || overlap > 90 * 86400) throw new UsageError(`--overlap must be whole seconds from 0 to ${90 * 86400}, got "${values.overlap}"`);
     const newId = values.id;
+    if (values.expires !== undefined && !(Date.parse(values.expires) > Date.now())) throw new UsageError(`--expires must be an ISO date or time in the future, got "${values.expires}"`);
     return (await withStore(values['data-dir'], false, async (store) => {
       const snap = await loadSnapshot(store);
       const old = snap.entities.key.get(arg);
       if (!old) { process.stderr.write(`pinpoint key: no key ${arg}\n`); return 1; }
       if (old.data.revokedAt) { process.stderr.write(`pinpoint key: ${arg} is revoked; create a new key instead (pinpoint key create --consumer ${old.data.consumer})\n`); return 1; }
       if (newId && snap.entities.key.has(newId)) { process.stderr.write(`pinpoint key: key ${newId} already exists\n`); return 1; }
-      const { key, plain, changes } = planRotation(old, overlap, Date.now(), newId);
+      const { key, plain, changes } = planRotation(old, overlap, Date.now(), newId, values.expires);
       const info = await store.commit({ actor: cliActor, summary: `rotate key ${arg} -> ${key.id} (overlap ${overlap} s)`, now: Date.now(), changes });
       const oldEnd = (changes[1]!.after as Key).expiresAt!;
       process.stdout.write(`key ${key.id} replaces ${arg} for ${key.consumer} (state v${info.version}); ${arg} works until ${oldEnd}\nsecret (shown once, store it now): ${plain}\n`);

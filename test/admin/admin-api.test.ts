@@ -155,6 +155,20 @@ describe('keys', () => {
     assert.equal((await env.get('/shop/items', newSecret)).status, 200);
   });
 
+  test('a rotation may give the new key an expiry (in the future only) and keeps a notBefore still ahead; without one the new key has none', async () => {
+    await env.adm('POST', '/v1/consumers/acme-buyer/keys', tokens.acme, { id: 'key_rotx', scopes: ['shop:read'], expiresAt: '2031-01-01T00:00:00Z', notBefore: '2030-06-01T00:00:00Z' });
+    const past = await env.adm('POST', '/v1/keys/key_rotx/rotate', tokens.acme, { expiresAt: '2001-01-01T00:00:00Z' });
+    assertProblem(past, 400, 'admin_invalid_request');
+    assert.deepEqual((past.json.errors as { path: string }[]).map((e) => e.path), ['/expiresAt']);
+    const rotated = await env.adm('POST', '/v1/keys/key_rotx/rotate', tokens.acme, { expiresAt: '2032-01-01T00:00:00Z', overlapSeconds: 60 });
+    assert.equal(rotated.status, 201, rotated.text);
+    const fresh = (rotated.json.item as Item).data as { expiresAt?: string; notBefore?: string };
+    assert.equal(fresh.expiresAt, '2032-01-01T00:00:00.000Z');
+    assert.equal(fresh.notBefore, '2030-06-01T00:00:00Z', 'a rotation does not make a key valid earlier than its original');
+    const open = await env.adm('POST', `/v1/keys/${(rotated.json.item as Item).id}/rotate`, tokens.acme, { overlapSeconds: 0 });
+    assert.equal(((open.json.item as Item).data as { expiresAt?: string }).expiresAt, undefined);
+  });
+
   test('rotation with no overlap expires the old key at once', async () => {
     const created = await env.adm('POST', '/v1/consumers/acme-buyer/keys', tokens.acme, { id: 'key_rot0', scopes: ['shop:read'] });
     await env.adm('POST', '/v1/keys/key_rot0/rotate', tokens.acme, { overlapSeconds: 0 });

@@ -115,7 +115,8 @@ test('key rotate prints a new secret the gateway accepts at once, while the old 
   const made = cli('key', 'create', '--consumer', 'acme-buyer', '--scopes', 'shop:read', '--id', 'key_cli_to_rotate');
   const oldSecret = /secret \(shown once, store it now\): (\S+)/.exec(made.stdout)![1]!;
   await eventually(async () => (await env.get('/shop/items', oldSecret)).status === 200);
-  const rotated = cli('key', 'rotate', 'key_cli_to_rotate', '--overlap', '2', '--id', 'key_cli_rotated');
+  assert.match(cli('key', 'rotate', 'key_cli_to_rotate', '--expires', '2001-01-01').stderr, /--expires must be an ISO date or time in the future/);
+  const rotated = cli('key', 'rotate', 'key_cli_to_rotate', '--overlap', '2', '--id', 'key_cli_rotated', '--expires', '2031-06-01T00:00:00Z');
   assert.equal(rotated.status, 0, rotated.stderr);
   assert.match(rotated.stdout, /key key_cli_rotated replaces key_cli_to_rotate for acme-buyer \(state v\d+\); key_cli_to_rotate works until \d{4}-/);
   const newSecret = /secret \(shown once, store it now\): (\S+)/.exec(rotated.stdout)?.[1];
@@ -129,6 +130,7 @@ test('key rotate prints a new secret the gateway accepts at once, while the old 
   assert.equal(data.replacedBy, 'key_cli_rotated');
   const fresh = (await env.adm('GET', '/v1/keys/key_cli_rotated', tokens.operator)).json.item as { data: { scopes: string[]; consumer: string } };
   assert.deepEqual([fresh.data.consumer, fresh.data.scopes], ['acme-buyer', ['shop:read']], 'the new key keeps the consumer and scopes');
+  assert.equal((fresh.data as { expiresAt?: string }).expiresAt, '2031-06-01T00:00:00.000Z');
   const again = cli('key', 'rotate', 'key_cli_to_rotate', '--id', 'key_cli_rotated');
   assert.equal(again.status, 1);
   assert.match(again.stderr, /key key_cli_rotated already exists/);
