@@ -99,12 +99,12 @@ export function createTokenService(options: TokenServiceOptions): (req: Incoming
       };
       const decide = (attempt: AuthAttempt | null) => {
         if (attempt?.refused) { throttled(attempt.refused); return; }
-        void issueToken(options, tenant, host, `${base}/oauth2/${endpoint.includes('v2.0') ? 'v2.0/' : ''}token`, form, now()).then(
+        void judgeTokenRequest(options, tenant, `${base}/oauth2/${endpoint.includes('v2.0') ? 'v2.0/' : ''}token`, form).then(
           async (out) => {
             // The verdict is counted before the answer goes out; past the budget a right and a
             // wrong secret get the same 429 (a late attempt of a parallel burst learns nothing).
             if ('error' in out) {
-              // Only a wrong secret or assertion is a guess; a malformed request records nothing.
+              // Only a wrong secret or assertion is a guess; a request refused before its credential was looked at records nothing.
               if (out.error !== 'invalid_client') { attempt?.released(); sendOAuthError(res, out, now()); report(out.status, out.error, null); return; }
               const verdict = await attempt?.failed(now());
               const lock = verdict?.lock;
@@ -114,7 +114,7 @@ export function createTokenService(options: TokenServiceOptions): (req: Incoming
             } else {
               const late = await attempt?.succeeded(now());
               if (late) { throttled(late); return; }
-              sendJson(res, 200, out.answer); report(200, null, out.app);
+              sendJson(res, 200, await signToken(options, tenant, host, out.app, out.resource, now())); report(200, null, out.app);
             }
           },
           () => { sendOAuthError(res, oauthError(400, 'invalid_request', 90000, 'The token request could not be processed.'), now()); report(400, 'invalid_request', null); attempt?.released(); },
@@ -134,29 +134,39 @@ interface TokenAnswer {
   readonly access_token: string;
 }
 
-async function issueToken(options: TokenServiceOptions, tenant: string, host: string, tokenEndpoint: string, form: URLSearchParams, nowMs: number): Promise<{ answer: TokenAnswer; app: AppRegistration } | OAuthError> {
+/**
+ * Everything about a token request that can refuse it, the client's credential last: an answer
+ * that depends on the credential (anything after it) must go through the brute-force verdict
+ * first, and a refusal decided before it (grant, scope, resource) says nothing about it.
+ */
+async function judgeTokenRequest(options: TokenServiceOptions, tenant: string, tokenEndpoint: string, form: URLSearchParams): Promise<{ app: AppRegistration; resource: string } | OAuthError> {
   const grant = form.get('grant_type');
   if (!grant) return oauthError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'grant_type'.");
   if (grant !== 'client_credentials') return oauthError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grant}'; this token service supports client_credentials only.`);
   const resource = resourceOf(form);
   if ('error' in resource) return resource;
-  const app = await authenticateClient(options.apps(), tenant, form, tokenEndpoint);
-  if ('error' in app) return app;
   if (!options.resources().has(resource.resource)) {
     return oauthError(400, 'invalid_resource', 500011, `The resource principal named ${resource.resource} was not found in the tenant named ${tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`);
   }
+  const app = await authenticateClient(options.apps(), tenant, form, tokenEndpoint);
+  if ('error' in app) return app;
+  return { app, resource: resource.resource };
+}
+
+/** Signed only once the verdict let the request through: a late right secret does no more work than a wrong one. */
+async function signToken(options: TokenServiceOptions, tenant: string, host: string, app: AppRegistration, resource: string, nowMs: number): Promise<TokenAnswer> {
   const iat = Math.floor(nowMs / 1000);
   const lifetime = options.tokenLifetimeSeconds;
   const key = options.keys.active;
   const accessToken = await new SignJWT({ appid: app.clientId, azp: app.clientId, appidacr: '1', tid: tenant, oid: app.objectId, sub: app.objectId, ver: '2.0', uti: randomUUID() })
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid })
-    .setAudience(resource.resource)
+    .setAudience(resource)
     .setIssuer(issuerFor(host, tenant))
     .setIssuedAt(iat)
     .setNotBefore(iat)
     .setExpirationTime(iat + lifetime)
     .sign(key.privateKey);
-  return { answer: { token_type: 'Bearer', expires_in: lifetime - 1, ext_expires_in: lifetime - 1, access_token: accessToken }, app };
+  return { token_type: 'Bearer', expires_in: lifetime - 1, ext_expires_in: lifetime - 1, access_token: accessToken };
 }
 
 /** v2.0 sends `scope=<resource>/.default`; v1.0 sends `resource=<resource>`. */

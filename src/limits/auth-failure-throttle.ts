@@ -160,9 +160,10 @@ export class AuthFailureThrottle implements AuthGate {
       this.clients.set(client, e);
       out = this.throttled('client', client, e.lockedUntil, now, this.settings.maxFailures);
     }
-    // During a global lock, a client that proved a credential within the window keeps working:
-    // a distributed guesser then locks out only unproven clients, not the admins at work.
-    else if (this.globalLockedUntil > now && !(e && now - e.lastSuccessAt < this.windowMs)) {
+    // During a global lock, a client that proved a credential within the window and has not
+    // failed since keeps working: a distributed guesser then locks out only unproven clients,
+    // not the admins at work, and cannot buy its way past the backstop with a credential of its own.
+    else if (this.globalLockedUntil > now && !(e && now - e.lastSuccessAt < this.windowMs && (e.failures === 0 || now - e.windowStart >= this.windowMs))) {
       out = this.throttled('global', client, this.globalLockedUntil, now, this.settings.globalMaxFailures);
     }
     if (out) this.publish('refused', out.scope, client);

@@ -36,7 +36,7 @@ export class SharedAuthThrottle implements AuthGate {
     if (local.refused) return local;
     return this.shared.check(this.surface, client, this.settings).then(
       (bar) => {
-        if (!bar) return this.sharedTicket(client, local);
+        if (!bar) return this.sharedTicket(ip, client, local);
         publishAuthThrottleEvent(this.surface, 'refused', bar.scope, client);
         return { refused: this.throttled(bar, client) };
       },
@@ -44,7 +44,7 @@ export class SharedAuthThrottle implements AuthGate {
     );
   }
 
-  private sharedTicket(client: string, local: AuthAttempt & { refused: null }): AuthAttempt {
+  private sharedTicket(ip: string, client: string, local: AuthAttempt & { refused: null }): AuthAttempt {
     return {
       refused: null,
       failed: async (at) => {
@@ -52,7 +52,8 @@ export class SharedAuthThrottle implements AuthGate {
         if (!this.sharedUsable(Date.now())) return this.decidedLocally(mine, client);
         try {
           const v = await this.shared.failed(this.surface, client, this.settings);
-          if (v.barred) publishAuthThrottleEvent(this.surface, 'refused', v.barred.scope, client);
+          // One event per refusal: the local throttle already published its own.
+          if (v.barred && !mine.refused) publishAuthThrottleEvent(this.surface, 'refused', v.barred.scope, client);
           // The shared count is never below this node's, so a lock begins there first (or at the same failure).
           if (v.lock && !mine.lock) publishAuthThrottleEvent(this.surface, 'locked', v.lock.scope, client);
           return {
@@ -65,19 +66,24 @@ export class SharedAuthThrottle implements AuthGate {
           return this.decidedLocally(mine, client);
         }
       },
-      succeeded: async (at) => {
-        const mine = await local.succeeded(at);
-        if (mine || !this.sharedUsable(Date.now())) return mine;
-        try {
-          const bar = await this.shared.succeeded(this.surface, client, this.settings);
-          if (!bar) return null;
-          publishAuthThrottleEvent(this.surface, 'refused', bar.scope, client);
-          return this.throttled(bar, client);
-        } catch {
-          this.pause();
-          publishAuthThrottleEvent(this.surface, 'local', null, client);
-          return null;
+      succeeded: async (at = Date.now()) => {
+        const mine = this.local.refusal(ip, at);
+        if (mine) return mine;
+        if (this.sharedUsable(Date.now())) {
+          try {
+            const bar = await this.shared.succeeded(this.surface, client, this.settings);
+            if (bar) {
+              publishAuthThrottleEvent(this.surface, 'refused', bar.scope, client);
+              return this.throttled(bar, client);
+            }
+          } catch {
+            this.pause();
+            publishAuthThrottleEvent(this.surface, 'local', null, client);
+          }
         }
+        // Marked proven here only once no bar applies: a refused success proves nothing.
+        this.local.succeeded(ip, at);
+        return null;
       },
       released: () => undefined,
     };

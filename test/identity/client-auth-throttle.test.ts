@@ -26,6 +26,16 @@ const token = (fields: Record<string, string>) => httpsRequest(t, `${t.url}/${TE
   method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'https://vault.localhost/.default', ...fields }).toString(),
 });
 
+test('an unknown resource is refused before the secret is looked at: right or wrong, 400 invalid_resource, and no budget taken', async () => {
+  // Judged after the secret, a right secret's 400 told it apart from a wrong one's 401 even
+  // past the budget, when every guess must get the same 429.
+  for (const secret of [a.secret, 'guess-x', 'guess-y', 'guess-z']) {
+    const r = await token({ client_id: a.clientId, client_secret: secret, scope: 'https://nope.example/.default' });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error, 'invalid_resource');
+  }
+});
+
 test('after 3 wrong client secrets the right one gets 429 temporarily_unavailable with Retry-After, and a token again after the window', async () => {
   for (let i = 0; i < 3; i++) {
     const r = await token({ client_id: a.clientId, client_secret: `guess-${i}` });

@@ -97,9 +97,15 @@ test('the global backstop is shared too, and spares a client that proved a crede
   const wide = { ...settings, globalMaxFailures: 6 };
   const [a, b] = await Promise.all([node(t, prefix, wide), node(t, prefix, wide)]);
   assert.equal(await rightOne(a.gate, '198.51.100.1'), true);
+  assert.equal(await rightOne(b.gate, '198.51.100.2'), true);
   for (let i = 0; i < 6; i++) assert.equal(await guess(i % 2 ? a.gate : b.gate, `203.0.113.${i}`), true);
   assert.equal((await attempt(b.gate, '203.0.113.99')).refused?.scope, 'global', 'an unproven client is refused on the other node');
   assert.equal((await attempt(b.gate, '198.51.100.1')).refused, null, 'the admin who signed in on node A keeps working on node B');
+  // A guesser cannot buy its way past the backstop with a credential of its own: once a proven
+  // client fails, the global lock applies to it too.
+  assert.equal((await attempt(b.gate, '198.51.100.2')).refused, null);
+  assert.equal(await guess(a.gate, '198.51.100.2'), true, 'its one failure is answered as wrong');
+  assert.equal((await attempt(b.gate, '198.51.100.2')).refused?.scope, 'global');
 });
 
 test('every key it writes expires within one window', async (t) => {

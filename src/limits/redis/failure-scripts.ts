@@ -21,9 +21,10 @@ local function barred()
   local lock = redis.call('PTTL', KEYS[2])
   if lock > 0 then return {1, lock} end
   if used(KEYS[1]) >= max then return {1, math.max(1, redis.call('PTTL', KEYS[1]))} end
-  -- During a global lock a client that proved a credential within the window keeps working:
-  -- a distributed guesser then locks out only unproven clients, not the admins at work.
-  if redis.call('EXISTS', KEYS[3]) == 1 then return {0, 0} end
+  -- During a global lock a client that proved a credential within the window and has not
+  -- failed since keeps working: a distributed guesser then locks out only unproven clients, not
+  -- the admins at work, and cannot buy its way past the backstop with a credential of its own.
+  if redis.call('EXISTS', KEYS[3]) == 1 and used(KEYS[1]) == 0 then return {0, 0} end
   local glock = redis.call('PTTL', KEYS[5])
   if glock > 0 then return {2, glock} end
   if used(KEYS[4]) >= gmax then return {2, math.max(1, redis.call('PTTL', KEYS[4]))} end
