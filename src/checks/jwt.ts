@@ -166,14 +166,23 @@ export function createJwtCheck(options: JwtCheckOptions): Authenticator {
       let alg: string | undefined;
       let kid: string | undefined;
       let crit: unknown;
+      let claims: Record<string, unknown>;
+      let header: Record<string, unknown>;
       try {
-        const header = decodeProtectedHeader(token);
-        alg = header.alg; kid = header.kid; crit = header.crit;
-        const claims = decodeJwt(token);
-        iss = claims.iss;
+        header = decodeProtectedHeader(token) as Record<string, unknown>;
+        claims = decodeJwt(token);
       } catch {
         return deny('credential_malformed', { problem: 'header or payload is not base64url JSON' }, 'the token cannot be decoded');
       }
+      // The decoders check JSON, not member types: an object where a string belongs would reach
+      // the messages below (and `${}` of {"toString":null} throws), so it is refused here.
+      for (const [where, name, value] of [['header', 'alg', header.alg], ['header', 'kid', header.kid], ['payload', 'iss', claims.iss]] as const) {
+        if (value !== undefined && typeof value !== 'string') {
+          return deny('credential_malformed', { problem: `${where} member ${name} is not a string` }, `the token's ${name} is not a string`);
+        }
+      }
+      alg = header.alg as string | undefined; kid = header.kid as string | undefined; crit = header.crit;
+      iss = claims.iss as string | undefined;
       const issuer = iss === undefined ? undefined : issuers.get(iss);
       if (!issuer) {
         return deny('token_issuer_untrusted', { iss: iss ?? null, trusted: [...issuers.keys()] }, iss === undefined ? 'the token has no iss claim' : `tokens from issuer ${iss} are not accepted here`);

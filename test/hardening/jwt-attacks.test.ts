@@ -89,6 +89,16 @@ describe('algorithm attacks', () => {
   test('a missing alg is 401 token_algorithm_rejected', async () => {
     await expectRefusal(forge({ typ: 'JWT', kid }, goodClaims(), 'none'), 401, 'token_algorithm_rejected');
   });
+
+  // Found by fuzz-http (seed 1302592835): {"alg":{"toString":null}} turned the refusal's message into a TypeError and a 500.
+  test('an alg, kid or iss that is not a string (an object without toString, a number, a list) is 401 credential_malformed, not a 500', async () => {
+    const hostile: unknown[] = [{ toString: null }, { valueOf: null, toString: null }, 256, ['RS256'], true];
+    for (const v of hostile) {
+      await expectRefusal(forge({ alg: v, typ: 'JWT', kid }, goodClaims(), 'demo'), 401, 'credential_malformed');
+      await expectRefusal(forge({ alg: 'RS256', typ: 'JWT', kid: v }, goodClaims(), 'demo'), 401, 'credential_malformed');
+      await expectRefusal(forge({ alg: 'RS256', typ: 'JWT', kid }, { ...goodClaims(), iss: v }, 'demo'), 401, 'credential_malformed');
+    }
+  });
 });
 
 describe('key-selection attacks', () => {
