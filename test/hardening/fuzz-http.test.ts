@@ -176,9 +176,11 @@ test('no spelling of a path (percent-encoding, dot-segments, unicode, NUL) reach
     assertWellFormedAnswer(a, `path ${path}${suffix}`);
     if (names === '/api/internal/report') {
       // With a trailing slash or a raw fragment the path is another route (404), which is a
-      // refusal too; every other spelling must meet the route's own IP policy.
+      // refusal too; a non-ASCII segment that folds to "/" or "." (a fullwidth solidus, seed
+      // -1716656170) makes the whole path ambiguous, refused before routing; every other
+      // spelling must meet the route's own IP policy.
       const variant = suffix.startsWith('#') || /\/(\.|%2e)?$/i.test(path);
-      const refusals = variant ? ['ip_not_allowed', 'request_malformed', 'route_not_found'] : ['ip_not_allowed', 'request_malformed'];
+      const refusals = [...(variant ? ['ip_not_allowed', 'request_malformed', 'route_not_found'] : ['ip_not_allowed', 'request_malformed']), ...(/%[89a-f][0-9a-f]|[^\x00-\x7f]/i.test(path) ? ['path_ambiguous'] : [])];
       assert.ok(refusals.includes(problemCode(a) ?? ''), `${path}${suffix} names the internal report and got ${a.status} ${a.body}`);
     }
   }), bounded(500, 6));
