@@ -105,7 +105,7 @@ export function createTokenService(options: TokenServiceOptions): (req: Incoming
             // wrong secret get the same 429 (a late attempt of a parallel burst learns nothing).
             if ('error' in out) {
               // Only a wrong secret or assertion is a guess; a request refused before its credential was looked at records nothing.
-              if (out.error !== 'invalid_client') { attempt?.released(); sendOAuthError(res, out, now()); report(out.status, out.error, null); return; }
+              if (out.error !== 'invalid_client') { sendOAuthError(res, out, now()); report(out.status, out.error, null); return; }
               const verdict = await attempt?.failed(now());
               const lock = verdict?.lock;
               if (lock) options.logger?.warn({ event: 'token_client_auth_locked', client: lock.client, scope: lock.scope, limit: lock.limit, windowSeconds: lock.windowSeconds, tenant }, `token service: client authentication locked for ${lock.scope === 'client' ? lock.client : 'unproven clients'} after ${lock.limit} failures within ${lock.windowSeconds} s`);
@@ -117,7 +117,7 @@ export function createTokenService(options: TokenServiceOptions): (req: Incoming
               sendJson(res, 200, await signToken(options, tenant, host, out.app, out.resource, now())); report(200, null, out.app);
             }
           },
-          () => { sendOAuthError(res, oauthError(400, 'invalid_request', 90000, 'The token request could not be processed.'), now()); report(400, 'invalid_request', null); attempt?.released(); },
+          () => { sendOAuthError(res, oauthError(400, 'invalid_request', 90000, 'The token request could not be processed.'), now()); report(400, 'invalid_request', null); },
         );
       };
       const pending = options.clientAuthThrottle?.attempt(clientIp, now()) ?? null;

@@ -68,7 +68,8 @@ export interface AuthVerdict {
 
 /**
  * One authentication attempt, asked for before the credential is checked. Refused, or admitted
- * with the ways to report the verdict; exactly one of them is called, and the answer waits for it.
+ * with the ways to report the verdict; the answer waits for it. A request refused before its
+ * credential was judged (malformed, unknown grant) reports nothing: admission takes no budget.
  */
 export type AuthAttempt =
   | { readonly refused: AuthThrottled }
@@ -78,8 +79,6 @@ export type AuthAttempt =
     failed(now?: number): AuthVerdict | Promise<AuthVerdict>;
     /** A right credential: a refusal when the client was barred by then (answer as throttled), else null. */
     succeeded(now?: number): AuthThrottled | null | Promise<AuthThrottled | null>;
-    /** Neither: the request failed before the credential was judged (malformed, unknown grant); nothing is recorded. */
-    released(): void;
   };
 
 /**
@@ -145,7 +144,6 @@ export class AuthFailureThrottle implements AuthGate {
         if (!late) this.succeeded(ip, at);
         return late;
       },
-      released: () => undefined,
     };
   }
 

@@ -1,4 +1,4 @@
-import { clientKey, publishAuthThrottleEvent, type AuthAttempt, type AuthFailureThrottle, type AuthGate, type AuthSurface, type AuthThrottled, type AuthThrottleSettings, type AuthVerdict, type ThrottleScope } from './auth-failure-throttle.ts';
+import { AuthFailureThrottle, clientKey, publishAuthThrottleEvent, type AuthAttempt, type AuthGate, type AuthSurface, type AuthThrottled, type AuthThrottleSettings, type AuthVerdict, type ThrottleScope } from './auth-failure-throttle.ts';
 import type { FailureBar, FailureCounter } from './failure-counter.ts';
 
 // Brute-force protection across nodes: with --redis, the failures a client makes on any node
@@ -14,6 +14,12 @@ import type { FailureBar, FailureCounter } from './failure-counter.ts';
 // synchronous and local.
 
 const pauseAfterErrorMs = 5000;
+
+/** The throttle of one surface: shared through `shared` when there is one (--redis), else this process's own. */
+export function authGate(surface: AuthSurface, settings: AuthThrottleSettings, shared: FailureCounter | undefined): AuthGate {
+  const local = new AuthFailureThrottle(surface, settings);
+  return shared ? new SharedAuthThrottle(local, shared) : local;
+}
 
 export class SharedAuthThrottle implements AuthGate {
   readonly surface: AuthSurface;
@@ -85,7 +91,6 @@ export class SharedAuthThrottle implements AuthGate {
         this.local.succeeded(ip, at);
         return null;
       },
-      released: () => undefined,
     };
   }
 

@@ -20,9 +20,8 @@ import { readVaultSettingsFile } from './settings.ts';
 import { kvError } from './shapes.ts';
 import { VaultStore } from './store.ts';
 import { VaultThrottle } from './throttle.ts';
-import { AuthFailureThrottle } from '../limits/auth-failure-throttle.ts';
 import type { FailureCounter } from '../limits/failure-counter.ts';
-import { SharedAuthThrottle } from '../limits/shared-auth-throttle.ts';
+import { authGate } from '../limits/shared-auth-throttle.ts';
 import { vaultTrace } from './vault-trace.ts';
 
 export interface VaultServerOptions {
@@ -87,10 +86,7 @@ export async function startVaultServer(options: VaultServerOptions): Promise<Vau
   const tokenService = createTokenService({
     apps: () => live.apps, keys, resources: () => live.resources, authorityHosts: () => live.authorityHosts,
     tokenLifetimeSeconds: ts.tokenLifetimeSeconds,
-    clientAuthThrottle: options.sharedAuthFailures
-      ? new SharedAuthThrottle(new AuthFailureThrottle('token-service', ts.clientAuthThrottle), options.sharedAuthFailures)
-      : new AuthFailureThrottle('token-service', ts.clientAuthThrottle),
-    logger,
+    clientAuthThrottle: authGate('token-service', ts.clientAuthThrottle, options.sharedAuthFailures), logger,
     onTokenRequest: (e) => audit.write({
       ts: new Date().toISOString(), requestId: newRequestId(), vault: null, operation: 'TokenRequest',
       identity: e.clientId ? { appid: e.clientId, oid: e.objectId ?? '', tid: e.tenant } : null, clientIp: canonicalIp(e.clientIp || '0.0.0.0'),
