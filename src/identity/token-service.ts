@@ -117,8 +117,11 @@ export function createTokenService(options: TokenServiceOptions): (req: Incoming
               sendJson(res, 200, await signToken(options, tenant, host, out.app, out.resource, now())); report(200, null, out.app);
             }
           },
-          () => { sendOAuthError(res, oauthError(400, 'invalid_request', 90000, 'The token request could not be processed.'), now()); report(400, 'invalid_request', null); },
-        );
+        ).catch(() => {
+          // Judging or signing failed (nothing above throws by design): a 400, never an unhandled rejection.
+          if (res.headersSent) return;
+          sendOAuthError(res, oauthError(400, 'invalid_request', 90000, 'The token request could not be processed.'), now()); report(400, 'invalid_request', null);
+        });
       };
       const pending = options.clientAuthThrottle?.attempt(clientIp, now()) ?? null;
       if (pending instanceof Promise) void pending.then(decide);
