@@ -41,21 +41,16 @@ function commonPrefix(a: readonly string[], b: readonly string[]): number {
 }
 
 /** Levenshtein over segments: insert or delete a segment costs 1, a substitution twice its relative character distance (0..2). */
-function segmentDistance(a: readonly string[], b: readonly string[]): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + segmentCost(a[i - 1]!, b[j - 1]!));
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
+const segmentDistance = (a: readonly string[], b: readonly string[]): number => editDistance(a, b, segmentCost);
 
-function charDistance(a: string, b: string): number {
+const charDistance = (a: string, b: string): number => editDistance(a, b, (x, y) => (x === y ? 0 : 1));
+
+/** Levenshtein distance: inserting or deleting an element costs 1, substituting one costs `substitute`. */
+function editDistance<T>(a: ArrayLike<T>, b: ArrayLike<T>, substitute: (x: T, y: T) => number): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + substitute(a[i - 1]!, b[j - 1]!));
     prev = cur;
   }
   return prev[b.length]!;
