@@ -102,10 +102,13 @@ export function stripSqlComments(s: string): string {
   return out + s.slice(from);
 }
 
+/** What normalizeForRules turns into a space (a run of them into one): whitespace and control characters. */
+export const ruleWhitespace = /[\s\u0000-\u0008\u000b\u000c\u000e-\u001f\u00a0]/;
+
 // Every run of whitespace and control characters becomes one space. Written as "a space
 // followed by more, or any other such character and the rest of its run", it leaves the
 // common lone spaces unmatched, which halves the cost of the replace on prose; the result
-// is the one of /[\s\u0000-\u0008\u000b\u000c\u000e-\u001f\u00a0]+/g -> ' ' (decode.test.ts
+// is the one of a run of ruleWhitespace -> ' ' (decode.test.ts
 // compares the two on every UTF-16 code unit).
 const spaceRuns = / [\s\u0000-\u0008\u000e-\u001f]+|[\t-\r\u0000-\u0008\u000e-\u001f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff][\s\u0000-\u0008\u000e-\u001f]*/g;
 

@@ -1,3 +1,5 @@
+import { ruleWhitespace } from './decode.ts';
+
 // What normalizeForRules' toLowerCase and whitespace collapsing make of each UTF-16 code
 // unit, for reading the normalized form of a value off the value itself (prefilter.ts).
 
@@ -5,7 +7,7 @@
 export const NOT_ONE_UNIT = 0xffff;
 
 // What normalizeForRules turns into one space (with its neighbours of the same kind).
-const whitespace = /[\s\u0000-\u0008\u000b\u000c\u000e-\u001f\u00a0]/g;
+const whitespace = new RegExp(ruleWhitespace.source, 'g');
 
 let table: Uint16Array | null = null;
 
