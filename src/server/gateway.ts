@@ -185,14 +185,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // A taken port must not leave the log thread, health-check timers and the state poll
     // running: the caller reports it and the process has to be able to exit. Each step runs
     // whatever the others do, and the listen error is the one that reaches the caller.
-    await Promise.allSettled([
-      writer.close(),
-      ...[...live.config.upstreams.values()].map((u) => u.close()),
-      (async () => { if (!options.counters) counters.close(); })(),
-      (async () => { aiRuntime.close(); })(),
-      tenancy.close(),
-      (async () => { db?.close(); })(),
-    ]);
+    const release: (() => unknown)[] = [
+      () => writer.close(), ...[...live.config.upstreams.values()].map((u) => () => u.close()),
+      () => { if (!options.counters) counters.close(); }, () => aiRuntime.close(), () => tenancy.close(), () => db?.close(),
+    ];
+    await Promise.allSettled(release.map(async (step) => step()));
     throw err;
   }
   const address = server.address() as AddressInfo;
