@@ -4,7 +4,7 @@ import { ConfigError } from '../config/load.ts';
 import { watchConfigFile } from '../config/watch.ts';
 import { startGateway, type Gateway } from '../server/gateway.ts';
 import { createLogger, type Logger } from '../server/logger.ts';
-import { startAdminIfConfigured } from '../admin/start.ts';
+import { adminPortOf, startAdminIfConfigured } from '../admin/start.ts';
 import { openNodeResources, type NodeResources } from '../cluster/node-resources.ts';
 import { describeLocation } from '../store/store.ts';
 import { isWorkerProcess, runWorkers } from '../cluster/workers.ts';
@@ -48,8 +48,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   node.attach(gateway);
   const vaults = new VaultAttachment();
   if (vault) vaults.attach(vault.reader);
-  const adminPort = gateway.current().raw.admin?.port ?? (gateway.port === 0 ? 0 : gateway.port + 1);
-  const admin = await listenOrExplain('admin API', adminPort, 'set admin.port in the config', () => startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), undefined, vaults, node.authFailures));
+  const admin = await listenOrExplain('admin API', adminPortOf(gateway), 'set admin.port in the config', () => startAdminIfConfigured(gateway, logger, join(dataDir, 'pinpoint.db'), undefined, vaults, node.authFailures));
   if (admin === 'failed') { await gateway.close(); await vault?.reader.close(); await node.close(); return 1; }
   runUntilSignalled(gateway, logger, resolve(values.config), async () => { await admin?.close(); await vault?.reader.close(); await node.close(); });
   return 0;
