@@ -23,9 +23,12 @@ export const newKeyRequest = z.strictObject({
   expiresAt: isoTime.optional(),
 });
 
+/** How long a rotated key keeps working beside its replacement, in seconds (the admin API's and the CLI's bounds). */
+export const rotationOverlap = { defaultSeconds: 86400, maxSeconds: 90 * 86400 } as const;
+
 export const rotateRequest = z.strictObject({
   /** How long the old key keeps working, in seconds (default one day; 0 ends it now). */
-  overlapSeconds: z.number().int().min(0).max(90 * 86400).default(86400),
+  overlapSeconds: z.number().int().min(0).max(rotationOverlap.maxSeconds).default(rotationOverlap.defaultSeconds),
   id: ident.optional(),
   /** When the new key expires; without it the new key has no expiry (the access audit lists such keys). */
   expiresAt: isoTime.refine((t) => Date.parse(t) > Date.now(), 'a time in the future').optional(),

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { mintApiKey, planRotation } from '../admin/keys.ts';
+import { mintApiKey, planRotation, rotationOverlap } from '../admin/keys.ts';
 import { hashApiKey } from '../credentials/directory.ts';
 import { ident, type Key } from '../tenancy/model.ts';
 import { loadSnapshot } from '../tenancy/runtime.ts';
@@ -50,9 +50,8 @@ export async function keyCommand(argv: string[]): Promise<number> {
   }
   if (sub === 'rotate') {
     if (!arg) throw new UsageError('key rotate needs a key id');
-    // The admin API's default: callers get a day to move to the new key.
-    const overlap = values.overlap === undefined ? 86400 : Number(values.overlap);
-    if (!Number.isInteger(overlap) || overlap < 0 || overlap > 90 * 86400) throw new UsageError(`--overlap must be whole seconds from 0 to ${90 * 86400}, got "${values.overlap}"`);
+    const overlap = values.overlap === undefined ? rotationOverlap.defaultSeconds : Number(values.overlap);
+    if (!Number.isInteger(overlap) || overlap < 0 || overlap > rotationOverlap.maxSeconds) throw new UsageError(`--overlap must be whole seconds from 0 to ${rotationOverlap.maxSeconds}, got "${values.overlap}"`);
     const newId = values.id;
     if (values.expires !== undefined && !(Date.parse(values.expires) > Date.now())) throw new UsageError(`--expires must be an ISO date or time in the future, got "${values.expires}"`);
     return (await withStore(values['data-dir'], false, async (store) => {
