@@ -15,8 +15,8 @@ export type CallRow = readonly [
 const FIELD = '\u0001';
 const ROW = '\u0002';
 /** The separators as the bytes of a UTF-8 encoded batch (src/log/call-batch.ts writes those). */
-export const FIELD_BYTE = 0x01;
-export const ROW_BYTE = 0x02;
+export const FIELD_BYTE = FIELD.charCodeAt(0);
+export const ROW_BYTE = ROW.charCodeAt(0);
 
 /** A row's indexed columns as a small JSON array: the part of a call line before FIELD. */
 export function callColumns(r: TraceRecord): string {

@@ -65,11 +65,18 @@ export function prepareWritableDatabase(db: DatabaseSync): void {
   db.exec(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT}`);
 }
 
-export function openDatabase(file: string, options: { readOnly?: boolean } = {}): DatabaseSync {
+/** A connection to a data file: read-only as it is, or writable (its directory made, prepareWritableDatabase applied). */
+export function openConnection(file: string, options: { readOnly?: boolean } = {}): DatabaseSync {
   if (!options.readOnly) mkdirSync(dirname(file), { recursive: true });
   const db = new DatabaseSync(file, { readOnly: options.readOnly ?? false });
-  if (options.readOnly) { db.exec('PRAGMA busy_timeout = 5000'); return db; }
-  prepareWritableDatabase(db);
+  if (options.readOnly) db.exec('PRAGMA busy_timeout = 5000');
+  else prepareWritableDatabase(db);
+  return db;
+}
+
+export function openDatabase(file: string, options: { readOnly?: boolean } = {}): DatabaseSync {
+  const db = openConnection(file, options);
+  if (options.readOnly) return db;
   db.exec('PRAGMA synchronous = NORMAL');
   const current = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
   for (let v = current; v < migrations.length; v++) {

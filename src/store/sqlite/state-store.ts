@@ -1,7 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
-import { prepareWritableDatabase } from './database.ts';
+import type { DatabaseSync } from 'node:sqlite';
+import { openConnection } from './database.ts';
 import type { EntityKind, EntityTypes, Stored } from '../../tenancy/model.ts';
 import { tenantOf, type StateMaps } from '../../tenancy/state.ts';
 import { consumerLookup, StateConflictError, type Actor, type ConsumerRow, type AuditEntry, type AuditFilter, type CommitRequest, type StateStore, type VersionInfo } from '../state-store.ts';
@@ -34,14 +32,9 @@ export class SqliteStateStore implements StateStore {
   private readonly db: DatabaseSync;
 
   constructor(file: string, options: { readOnly?: boolean } = {}) {
-    if (!options.readOnly) mkdirSync(dirname(file), { recursive: true });
-    this.db = new DatabaseSync(file, { readOnly: options.readOnly ?? false });
-    if (options.readOnly) this.db.exec('PRAGMA busy_timeout = 5000');
-    else {
-      // It shares the data file with the call log and may be the one that creates it.
-      prepareWritableDatabase(this.db);
-      this.db.exec(schema);
-    }
+    // It shares the data file with the call log and may be the one that creates it.
+    this.db = openConnection(file, options);
+    if (!options.readOnly) this.db.exec(schema);
   }
 
   /** A read-only store opened on a database that never had a state store (an old data dir) has no tables. */
