@@ -91,6 +91,14 @@ export interface AuthGate {
   attempt(ip: string, now?: number): AuthAttempt | Promise<AuthAttempt>;
 }
 
+/** A refusal as callers see it: the limit of its scope, and Retry-After in whole seconds (at least 1). */
+export function throttledFor(settings: AuthThrottleSettings, scope: ThrottleScope, client: string, retryAfterMs: number): AuthThrottled {
+  return {
+    scope, client, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
+    limit: scope === 'client' ? settings.maxFailures : settings.globalMaxFailures, windowSeconds: settings.windowSeconds,
+  };
+}
+
 interface ClientEntry {
   windowStart: number;
   failures: number;
@@ -156,13 +164,13 @@ export class AuthFailureThrottle implements AuthGate {
       // A locked client that keeps trying is the most recently seen: the LRU cap must not free it.
       this.clients.delete(client);
       this.clients.set(client, e);
-      out = this.throttled('client', client, e.lockedUntil, now, this.settings.maxFailures);
+      out = this.throttled('client', client, e.lockedUntil, now);
     }
     // During a global lock, a client that proved a credential within the window and has not
     // failed since keeps working: a distributed guesser then locks out only unproven clients,
     // not the admins at work, and cannot buy its way past the backstop with a credential of its own.
     else if (this.globalLockedUntil > now && !(e && now - e.lastSuccessAt < this.windowMs && (e.failures === 0 || now - e.windowStart >= this.windowMs))) {
-      out = this.throttled('global', client, this.globalLockedUntil, now, this.settings.globalMaxFailures);
+      out = this.throttled('global', client, this.globalLockedUntil, now);
     }
     if (out) this.publish('refused', out.scope, client);
     return out;
@@ -177,7 +185,7 @@ export class AuthFailureThrottle implements AuthGate {
     let lock: AuthThrottled | null = null;
     if (this.globalFailures >= this.settings.globalMaxFailures && this.globalLockedUntil <= now) {
       this.globalLockedUntil = now + this.windowMs;
-      lock = this.throttled('global', client, this.globalLockedUntil, now, this.settings.globalMaxFailures);
+      lock = this.throttled('global', client, this.globalLockedUntil, now);
       this.publish('locked', 'global', client);
     }
     const e = this.touch(client, now);
@@ -185,7 +193,7 @@ export class AuthFailureThrottle implements AuthGate {
     e.failures++;
     if (e.failures >= this.settings.maxFailures && e.lockedUntil <= now) {
       e.lockedUntil = now + this.windowMs;
-      lock = this.throttled('client', client, e.lockedUntil, now, this.settings.maxFailures);
+      lock = this.throttled('client', client, e.lockedUntil, now);
       this.publish('locked', 'client', client);
     }
     return lock;
@@ -213,9 +221,10 @@ export class AuthFailureThrottle implements AuthGate {
     return e;
   }
 
-  private throttled(scope: ThrottleScope, client: string, until: number, now: number, limit: number): AuthThrottled {
-    return { scope, client, retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)), limit, windowSeconds: this.settings.windowSeconds };
+  private throttled(scope: ThrottleScope, client: string, until: number, now: number): AuthThrottled {
+    return throttledFor(this.settings, scope, client, until - now);
   }
+
 
   private publish(kind: AuthThrottleEvent['kind'], scope: ThrottleScope | null, client: string): void {
     publishAuthThrottleEvent(this.surface, kind, scope, client);

@@ -1,4 +1,4 @@
-import { AuthFailureThrottle, clientKey, publishAuthThrottleEvent, type AuthAttempt, type AuthGate, type AuthSurface, type AuthThrottled, type AuthThrottleSettings, type AuthVerdict, type ThrottleScope } from './auth-failure-throttle.ts';
+import { AuthFailureThrottle, clientKey, publishAuthThrottleEvent, throttledFor, type AuthAttempt, type AuthGate, type AuthSurface, type AuthThrottled, type AuthThrottleSettings, type AuthVerdict } from './auth-failure-throttle.ts';
 import type { FailureBar, FailureCounter } from './failure-counter.ts';
 
 // Brute-force protection across nodes: with --redis, the failures a client makes on any node
@@ -108,10 +108,7 @@ export class SharedAuthThrottle implements AuthGate {
   }
 
   private throttled(bar: FailureBar, client: string): AuthThrottled {
-    const scope: ThrottleScope = bar.scope;
-    return {
-      scope, client, retryAfterSeconds: Math.max(1, Math.ceil(bar.retryAfterMs / 1000)),
-      limit: scope === 'client' ? this.settings.maxFailures : this.settings.globalMaxFailures, windowSeconds: this.settings.windowSeconds,
-    };
+    return throttledFor(this.settings, bar.scope, client, bar.retryAfterMs);
   }
+
 }
