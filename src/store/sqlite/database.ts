@@ -56,7 +56,9 @@ export function prepareWritableDatabase(db: DatabaseSync): void {
   db.exec('PRAGMA busy_timeout = 5000');
   const pages = (db.prepare('PRAGMA page_count').get() as { page_count: number }).page_count;
   if (pages === 0) db.exec(`PRAGMA page_size = ${NEW_FILE_PAGE_SIZE}`);
-  db.exec('PRAGMA journal_mode = WAL');
+  // Switching a new file to WAL answers "database is locked" at once, without the busy
+  // handler, while another process (--workers N starting together) does the same.
+  whileBusy(() => db.exec('PRAGMA journal_mode = WAL'));
   // The checkpoint interval is counted in pages: kept in bytes, so 16 KiB pages do not make
   // the WAL four times larger than before, nor 4 KiB pages of an old file checkpoint more often.
   // Both settings belong to the connection, not the file, hence set on each.
@@ -78,10 +80,13 @@ export function openDatabase(file: string, options: { readOnly?: boolean } = {})
   const db = openConnection(file, options);
   if (options.readOnly) return db;
   db.exec('PRAGMA synchronous = NORMAL');
-  const current = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
-  for (let v = current; v < migrations.length; v++) {
+  // The version is read inside the write transaction: processes opening a new file together
+  // would otherwise each apply the same migration (and fail on "table already exists").
+  for (;;) {
     db.exec('BEGIN IMMEDIATE');
     try {
+      const v = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+      if (v >= migrations.length) { db.exec('COMMIT'); return db; }
       db.exec(migrations[v]!);
       db.exec(`PRAGMA user_version = ${v + 1}`);
       db.exec('COMMIT');
@@ -90,5 +95,17 @@ export function openDatabase(file: string, options: { readOnly?: boolean } = {})
       throw err;
     }
   }
-  return db;
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Runs `step` again while SQLite answers SQLITE_BUSY, for up to 5 s (start-up only: it blocks). */
+function whileBusy(step: () => void): void {
+  const until = Date.now() + 5000;
+  for (;;) {
+    try { step(); return; } catch (err) {
+      if ((err as { errcode?: number }).errcode !== 5 || Date.now() > until) throw err;
+      Atomics.wait(pause, 0, 0, 10);
+    }
+  }
 }
