@@ -107,7 +107,7 @@ test('with --workers 2 one scrape of /metrics answers for the whole pool: both w
       const m = await scrape();
       last = `${m.status}: w1 ${counted(m.text, '1')} + w2 ${counted(m.text, '2')}\n${m.text.split('\n').filter((l) => l.startsWith('pinpoint_requests_total')).join('\n')}`;
       return counted(m.text, '1') + counted(m.text, '2') === sent;
-    }, 15_000, 50).catch((err: Error) => { throw new Error(`${err.message}; last scrape ${last}`); });
+    }, 15_000, 50).catch((err: Error) => { throw new Error(`${err.message}; last scrape ${last}\n--- node output ---\n${node.server.output().split('\n').filter((l) => !l.includes('"event":"request"')).slice(-60).join('\n')}`); });
     // New connections each time: the scrapes land on either worker, and each must see the pool.
     for (let i = 0; i < 4; i++) {
       const m = await scrape();
